@@ -1,0 +1,273 @@
+"""A small synchronous client for Karmo's organization-role endpoint.
+
+It knows HTTP and Karmo's contract, and nothing of Pulumi. One client holds one
+connection pool (keep-alive) and is safe to share between threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ._version import __version__
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    FieldError,
+    InvalidResponseError,
+    status_error,
+)
+from .models import KarmoErrorBody, UpsertRoleRequest, excerpt, parse_error_body, parse_role_id
+from .retry import RETRYABLE_STATUSES, RetryPolicy
+
+__all__ = ["DEFAULT_TIMEOUT", "MAX_BODY_BYTES", "USER_AGENT", "KarmoClient", "UpsertedRole"]
+
+logger = logging.getLogger("pulumi_karmo_roles")
+
+USER_AGENT = f"pulumi-karmo-roles/{__version__} (+python-httpx/{httpx.__version__})"
+"""The ``User-Agent`` every request carries."""
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds to wait for Karmo to connect, answer or send each chunk."""
+
+MAX_BODY_BYTES = 1 << 20
+"""Largest response body read; a bigger one is cut there (it is never a valid answer)."""
+
+_ROLE_PATH = "/organizations/{organization_id}/roles/{slug}"
+
+
+@dataclass(frozen=True)
+class UpsertedRole:
+    """What Karmo answered to an upsert."""
+
+    role_id: str
+    """The access provider's role identifier, e.g. ``role_01HXYZ``."""
+    created: bool
+    """True if Karmo answered 201 (the role did not exist), False for 200 (updated)."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+
+class KarmoClient:
+    """Calls Karmo's role upsert with a bearer token, timeouts and retries.
+
+    :param base_url: Karmo's API base URL; it may carry a path prefix
+        (``https://api.example.com/auth-api``).
+    :param token: the bearer token. It is sent in the ``Authorization`` header only,
+        and never appears in ``repr()``, logs or errors.
+    :param timeout: seconds for connecting, for each read and write.
+    :param max_retries: retries after the first attempt on 429, 500, 502, 504, a 503
+        without a Karmo body, connection errors and timeouts.
+    :param transport: an httpx transport to use instead of the network (tests).
+    :param retry_policy: overrides ``max_retries`` with a full policy (delays, caps).
+    :param sleep: called to wait between attempts (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = 4,
+        transport: httpx.BaseTransport | None = None,
+        retry_policy: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
+        self._sleep = sleep
+        self._random = random.Random()  # noqa: S311 - jitter, not cryptography
+        self._http = httpx.Client(
+            base_url=self.base_url + "/",
+            headers={
+                "Authorization": f"Bearer {token}",
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+            },
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            follow_redirects=False,
+        )
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"KarmoClient(base_url={self.base_url!r}, token='***')"
+
+    def __enter__(self) -> KarmoClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def upsert_role(self, organization_id: str, slug: str, name: str) -> UpsertedRole:
+        """Create the role ``slug`` in ``organization_id`` with ``name``, or rename it if it
+        exists (``PUT /organizations/{organization_id}/roles/{slug}``).
+
+        Idempotent: calling it again with the same arguments converges on the same role.
+
+        :raises KarmoError: a subclass that says what went wrong (see :mod:`.errors`).
+        """
+        path = _ROLE_PATH.format(
+            organization_id=_segment(organization_id), slug=_segment(slug)
+        )
+        body = UpsertRoleRequest(name=name).model_dump()
+        answer, attempts = self._send("PUT", path, body)
+        if answer.status_code not in (200, 201):
+            raise InvalidResponseError(
+                f"Karmo answered PUT {path} with an unexpected {answer.status_code}: "
+                f"{excerpt(answer.content)!r}. The role may have been written; running "
+                "`pulumi up` again converges.",
+                method="PUT",
+                path=path,
+                attempts=attempts,
+            )
+        role_id = parse_role_id(answer.content)
+        if role_id is None:
+            raise InvalidResponseError(
+                f"Karmo answered PUT {path} with {answer.status_code} but no role id "
+                f"(expected JSON with `id`): {excerpt(answer.content)!r}. The role may have "
+                "been written; running `pulumi up` again converges.",
+                method="PUT",
+                path=path,
+                attempts=attempts,
+            )
+        return UpsertedRole(role_id=role_id, created=answer.status_code == 201)
+
+    def _send(self, method: str, path: str, body: Any) -> tuple[_Answer, int]:
+        """Send with retries; return the first non-retryable answer (2xx or not)."""
+        policy = self.retry_policy
+        for attempt in range(1, policy.max_attempts + 1):
+            last = attempt == policy.max_attempts
+            try:
+                answer = self._once(method, path, body)
+            except httpx.TimeoutException as exc:
+                if last:
+                    raise APITimeoutError(
+                        f"Karmo did not answer {method} {path} within {self.timeout:g} s "
+                        f"(timed out after {self.timeout:g} s, {attempt} attempts). Check that "
+                        f"{self.base_url} is reachable, or raise `karmo:timeout`.",
+                        method=method,
+                        path=path,
+                        attempts=attempt,
+                    ) from exc
+                self._wait(method, path, attempt, type(exc).__name__, None)
+                continue
+            except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+                if last:
+                    raise APIConnectionError(
+                        f"Could not reach Karmo at {self.base_url} for {method} {path} "
+                        f"({_cause(exc)}; {attempt} attempts). Check `karmo:apiUrl` and the "
+                        "network.",
+                        method=method,
+                        path=path,
+                        attempts=attempt,
+                    ) from exc
+                self._wait(method, path, attempt, type(exc).__name__, None)
+                continue
+
+            status = answer.status_code
+            if 200 <= status < 300:
+                return answer, attempt
+            error_body = parse_error_body(answer.content)
+            karmo_body = error_body is not None and error_body.is_karmo_error
+            retryable = status in RETRYABLE_STATUSES and not (status == 503 and karmo_body)
+            if retryable and not last:
+                self._wait(method, path, attempt, str(status), answer.headers.get("Retry-After"))
+                continue
+            raise status_error(
+                status,
+                karmo_body=karmo_body,
+                method=method,
+                path=path,
+                code=error_body.code if error_body else None,
+                karmo_message=error_body.message if error_body else None,
+                errors=_field_errors(error_body),
+                request_id=(error_body.request_id if error_body else None)
+                or answer.headers.get("X-Request-Id"),
+                meta=error_body.meta if error_body else None,
+                body_excerpt=None if error_body else excerpt(answer.content),
+                attempts=attempt,
+            )
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _once(self, method: str, path: str, body: Any) -> _Answer:
+        request = self._http.build_request(method, path.lstrip("/"), json=body)
+        started = time.perf_counter()
+        response = self._http.send(request, stream=True)
+        try:
+            content = _read_capped(response)
+        finally:
+            response.close()
+        logger.debug(
+            "%s %s -> %d in %.1f ms (request id %s)",
+            method,
+            _ROLE_PATH,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+            response.headers.get("X-Request-Id", "-"),
+        )
+        return _Answer(response.status_code, response.headers, content)
+
+    def _wait(
+        self, method: str, path: str, attempt: int, reason: str, retry_after: str | None
+    ) -> None:
+        delay = self.retry_policy.delay(
+            attempt, retry_after=retry_after, now=time.time(), rand=self._random.random()
+        )
+        logger.info(
+            "%s %s: %s, retrying in %.2f s (attempt %d of %d)",
+            method,
+            path,
+            reason,
+            delay,
+            attempt + 1,
+            self.retry_policy.max_attempts,
+        )
+        self._sleep(delay)
+
+
+def _field_errors(body: KarmoErrorBody | None) -> list[FieldError]:
+    return [FieldError(e.pointer, e.detail) for e in body.errors] if body else []
+
+
+def _segment(value: str) -> str:
+    """Percent-encode one path segment: ``/``, ``?``, ``#`` and ``%`` included."""
+    return quote(value, safe="")
+
+
+def _read_capped(response: httpx.Response) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= MAX_BODY_BYTES:
+            break
+    return b"".join(chunks)[:MAX_BODY_BYTES]
+
+
+def _cause(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,123 @@
+"""The provider's settings: stack config ``karmo:*`` first, ``KARMO_*`` variables second.
+
+=====================  ===================  ========
+Pulumi config          environment          default
+=====================  ===================  ========
+``karmo:apiUrl``       ``KARMO_API_URL``    required
+``karmo:token``        ``KARMO_TOKEN``      required (set it with ``--secret``)
+``karmo:timeout``      ``KARMO_TIMEOUT``    30 (seconds)
+``karmo:maxRetries``   ``KARMO_MAX_RETRIES`` 4
+=====================  ===================  ========
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+from .errors import ConfigurationError
+
+__all__ = ["CONFIG_KEYS", "Settings", "resolve_settings"]
+
+CONFIG_KEYS: dict[str, str] = {
+    "karmo:apiUrl": "KARMO_API_URL",
+    "karmo:token": "KARMO_TOKEN",
+    "karmo:timeout": "KARMO_TIMEOUT",
+    "karmo:maxRetries": "KARMO_MAX_RETRIES",
+}
+"""Each stack config key and the environment variable used when the stack lacks it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved provider settings. ``repr()`` hides the token."""
+
+    api_url: str
+    """Karmo's API base URL, without a trailing slash."""
+    token: SecretStr = field(repr=False)
+    """The bearer token; ``token.get_secret_value()`` reveals it."""
+    timeout: float = 30.0
+    """Seconds to wait for Karmo per connect/read/write."""
+    max_retries: int = 4
+    """Retries after the first attempt."""
+
+
+def resolve_settings(
+    stack_config: Mapping[str, str | None], environ: Mapping[str, str]
+) -> Settings:
+    """Resolve settings from the stack config (``karmo:*`` keys, string values as the
+    engine sends them) with ``KARMO_*`` environment variables as fallbacks.
+
+    :raises ConfigurationError: a required value is missing or a value is invalid; the
+        message names the config key and the variable.
+    """
+
+    def lookup(key: str) -> tuple[str | None, str]:
+        value = stack_config.get(key)
+        if value not in (None, ""):
+            return str(value), key
+        env = CONFIG_KEYS[key]
+        value = environ.get(env)
+        return (value if value else None), env
+
+    url, url_source = lookup("karmo:apiUrl")
+    token, _ = lookup("karmo:token")
+    missing = []
+    if url is None:
+        missing.append(
+            "the Karmo API URL: run `pulumi config set karmo:apiUrl https://...` "
+            "or set KARMO_API_URL"
+        )
+    if token is None:
+        missing.append(
+            "the Karmo API token: run `pulumi config set --secret karmo:token <token>` "
+            "or set KARMO_TOKEN"
+        )
+    if missing:
+        raise ConfigurationError("pulumi-karmo-roles is missing " + "; and ".join(missing) + ".")
+    assert url is not None and token is not None
+    _check_url(url, url_source)
+
+    timeout_text, timeout_source = lookup("karmo:timeout")
+    timeout = 30.0
+    if timeout_text is not None:
+        try:
+            timeout = float(timeout_text)
+        except ValueError:
+            timeout = math.nan
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise ConfigurationError(
+                f"{timeout_source} must be a positive number of seconds, got {timeout_text!r}."
+            )
+
+    retries_text, retries_source = lookup("karmo:maxRetries")
+    max_retries = 4
+    if retries_text is not None:
+        try:
+            max_retries = int(retries_text)
+        except ValueError:
+            max_retries = -1
+        if not 0 <= max_retries <= 20:
+            raise ConfigurationError(
+                f"{retries_source} must be a whole number from 0 to 20, got {retries_text!r}."
+            )
+
+    return Settings(
+        api_url=url.rstrip("/"),
+        token=SecretStr(token),
+        timeout=timeout,
+        max_retries=max_retries,
+    )
+
+
+def _check_url(url: str, source: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"{source} must be an http(s) base URL such as https://api.example.com/auth-api, "
+            f"got {url!r}."
+        )

@@ -1,0 +1,169 @@
+"""The bodies Karmo's role endpoint sends and receives, as pydantic models.
+
+Parsing is tolerant where the contract says it must be (``openapi.yaml``,
+``KarmoError``): an error may be wrapped as ``{"error": {...}}``, a field error's
+pointer may sit at ``source.pointer``, any field may be missing, and the body may
+not be JSON at all (a proxy's HTML page).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = [
+    "KarmoErrorBody",
+    "KarmoFieldError",
+    "RoleIdResponse",
+    "UpsertRoleRequest",
+    "excerpt",
+    "parse_error_body",
+    "parse_role_id",
+]
+
+_KARMO_CODE = re.compile(r"[0-9]{8}")
+
+
+class UpsertRoleRequest(BaseModel):
+    """Body of ``PUT /organizations/{organizationId}/roles/{slug}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=255)
+    """Human-readable role name shown in the access provider."""
+
+
+class RoleIdResponse(BaseModel):
+    """Body of a 200/201 answer: the access provider's role id."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role_id: str = Field(min_length=1, validation_alias=AliasChoices("id", "roleId"))
+    """The role's identifier in the access provider, e.g. ``role_01HXYZ``."""
+
+
+class KarmoFieldError(BaseModel):
+    """One field error: where (a JSON pointer) and why."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    pointer: str | None = None
+    detail: str | None = None
+
+    @classmethod
+    def from_raw(cls, raw: Any) -> KarmoFieldError:
+        """Accept ``{"pointer", "detail"}``, JSON:API's ``{"source": {"pointer"}}``,
+        ``message``/``title`` for the detail, or a bare string."""
+        if isinstance(raw, str):
+            return cls(detail=raw)
+        if not isinstance(raw, dict):
+            return cls(detail=_short(json.dumps(raw, default=str)))
+        pointer = raw.get("pointer")
+        source = raw.get("source")
+        if pointer is None and isinstance(source, dict):
+            pointer = source.get("pointer") or source.get("parameter")
+        detail = raw.get("detail") or raw.get("message") or raw.get("title")
+        return cls(
+            pointer=_text_or_none(pointer),
+            detail=_text_or_none(detail),
+        )
+
+
+class KarmoErrorBody(BaseModel):
+    """Karmo's error envelope: an 8-digit ``code``, a ``message``, ``meta`` and ``errors``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    code: str | None = None
+    message: str | None = None
+    meta: dict[str, Any] = Field(default_factory=dict)
+    errors: list[KarmoFieldError] = Field(default_factory=list)
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code_as_text(cls, value: Any) -> str | None:
+        # Some gateways send the code as a JSON number.
+        return None if value is None else str(value)
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _message_as_text(cls, value: Any) -> str | None:
+        return _text_or_none(value)
+
+    @field_validator("meta", mode="before")
+    @classmethod
+    def _meta_as_dict(cls, value: Any) -> dict[str, Any]:
+        return value if isinstance(value, dict) else {}
+
+    @field_validator("errors", mode="before")
+    @classmethod
+    def _errors_as_list(cls, value: Any) -> list[KarmoFieldError]:
+        if value is None:
+            return []
+        items = value if isinstance(value, list) else [value]
+        return [KarmoFieldError.from_raw(item) for item in items]
+
+    @property
+    def is_karmo_error(self) -> bool:
+        """True when the body carries Karmo's 8-digit code: it came from Karmo itself,
+        not from a proxy or gateway in front of it."""
+        return self.code is not None and _KARMO_CODE.fullmatch(self.code) is not None
+
+    @property
+    def request_id(self) -> str | None:
+        """``meta.requestId`` (or ``request_id``), if Karmo sent one."""
+        value = self.meta.get("requestId") or self.meta.get("request_id")
+        return _text_or_none(value)
+
+
+def parse_error_body(content: bytes) -> KarmoErrorBody | None:
+    """Parse an error response's body; ``None`` if it is not a JSON object at all."""
+    try:
+        data = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    wrapped = data.get("error")
+    if isinstance(wrapped, dict):
+        data = wrapped
+    try:
+        return KarmoErrorBody.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def parse_role_id(content: bytes) -> str | None:
+    """The role id of a 200/201 body (``id``, or ``roleId``); ``None`` if there is none."""
+    try:
+        return RoleIdResponse.model_validate_json(content).role_id
+    except ValidationError:
+        return None
+
+
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+_SPACE = re.compile(r"\s+")
+
+
+def excerpt(content: bytes, limit: int = 160) -> str:
+    """A short, single-line, tag-free excerpt of a body that is not a Karmo error, so an
+    error message never quotes a whole proxy page."""
+    text = content[: limit * 16].decode("utf-8", errors="replace")
+    text = html.unescape(_TAG.sub(" ", text))
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = _SPACE.sub(" ", text).strip()
+    return _short(text, limit) if text else "(empty body)"
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _text_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value, default=str)

@@ -1,0 +1,211 @@
+"""The Pulumi dynamic provider behind :class:`~pulumi_karmo_roles.OrganizationRole`.
+
+The engine pickles one instance of :class:`OrganizationRoleProvider` into every
+resource's state (under ``__provider``) and rebuilds it in the provider process,
+where a single instance serves every resource on up to four threads at once. So:
+
+* the pickle holds no settings at all (``__getstate__``): the token comes from
+  ``configure()`` (stack config) or the environment, in the provider process only;
+* the HTTP client is built lazily, once, under a lock, and reused (keep-alive);
+* no operation keeps state on ``self``.
+
+Never rename or move this class: state refers to it as
+``pulumi_karmo_roles.provider.OrganizationRoleProvider``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.output import Unknown
+
+from .client import KarmoClient
+from .config import CONFIG_KEYS, resolve_settings
+from .errors import InputError
+from .validation import (
+    name_problem,
+    organization_id_problem,
+    slug_problem,
+    split_resource_id,
+)
+
+__all__ = ["INPUT_PROPERTIES", "OUTPUT_PROPERTIES", "OrganizationRoleProvider"]
+
+INPUT_PROPERTIES = ("organization_id", "slug", "name")
+"""The resource's inputs, in the order failures are reported."""
+
+OUTPUT_PROPERTIES = (*INPUT_PROPERTIES, "role_id")
+"""The resource's outputs: the inputs plus Karmo's role id."""
+
+_REPLACE_PROPERTIES = ("organization_id", "slug")
+_PROBLEMS = {
+    "organization_id": organization_id_problem,
+    "slug": slug_problem,
+    "name": name_problem,
+}
+
+
+class _Runtime:
+    """What the provider holds in a provider process; never pickled."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.stack_config: dict[str, str | None] = {}
+        self.client: KarmoClient | None = None
+
+
+class OrganizationRoleProvider(ResourceProvider):
+    """Implements check/diff/create/update/read/delete for Karmo organization roles.
+
+    Construct it with no arguments; it reads its settings in the provider process from
+    the stack config (``karmo:apiUrl``, ``karmo:token``, ``karmo:timeout``,
+    ``karmo:maxRetries``) or the ``KARMO_*`` environment variables.
+    """
+
+    serialize_as_secret_always = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._runtime = _Runtime()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The pickle lands in state: keep it free of settings, locks and clients.
+        # (Non-empty, or unpickling would skip __setstate__.)
+        return {"format": 1}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._runtime = _Runtime()
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Record the ``karmo:*`` stack config; nothing is validated or sent yet, so a
+        preview needs no Karmo credentials."""
+        runtime = self._runtime
+        with runtime.lock:
+            runtime.stack_config = {key: _text(req.config.get(key)) for key in CONFIG_KEYS}
+            if runtime.client is not None:
+                runtime.client.close()
+                runtime.client = None
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate the inputs; one failure per bad property. Values still unknown in a
+        preview (they come from other resources) are not checked."""
+        inputs = {key: news[key] for key in INPUT_PROPERTIES if key in news}
+        failures = []
+        for key in INPUT_PROPERTIES:
+            value = news.get(key)
+            if isinstance(value, Unknown):
+                continue
+            problem = _PROBLEMS[key](value)
+            if problem:
+                failures.append(CheckFailure(key, problem))
+        return CheckResult(inputs, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """Compare the new inputs with the recorded outputs: a new ``name`` updates in
+        place; a new ``organization_id`` or ``slug`` is another role, so it replaces."""
+        replaces = [key for key in _REPLACE_PROPERTIES if _changed(olds.get(key), news.get(key))]
+        changed = replaces + (["name"] if _changed(olds.get("name"), news.get("name")) else [])
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """Upsert the role. Karmo's PUT is idempotent, so a create that failed halfway (or
+        an existing role declared in code) converges on the same role when run again."""
+        organization_id, slug, name = _role_inputs(props)
+        role = self._client().upsert_role(organization_id, slug, name)
+        if not role.created:
+            pulumi.log.info(
+                f"Karmo role {slug!r} already existed in organization {organization_id!r} "
+                f"({role.role_id}): adopted, and its name set to {name!r}."
+            )
+        return CreateResult(
+            f"{organization_id}/{slug}", _outputs(organization_id, slug, name, role.role_id)
+        )
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Upsert the role with its new name."""
+        organization_id, slug, name = _role_inputs(news)
+        role = self._client().upsert_role(organization_id, slug, name)
+        return UpdateResult(_outputs(organization_id, slug, name, role.role_id))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Return the recorded state: Karmo has no endpoint to read a role, so a refresh
+        cannot see changes made outside Pulumi.
+
+        On ``OrganizationRole.get`` (only the id and the program's inputs are known) the
+        organization and slug come from the id, ``org_123/org-admin``; ``role_id`` stays
+        unknown.
+        """
+        if "role_id" in props:
+            return ReadResult(id_, {key: props.get(key) for key in OUTPUT_PROPERTIES})
+        organization_id, slug = split_resource_id(id_)
+        for key, from_id in (("organization_id", organization_id), ("slug", slug)):
+            given = props.get(key)
+            if isinstance(given, str) and given != from_id:
+                raise InputError(
+                    f"OrganizationRole id {id_!r} names {key} {from_id!r}, but the "
+                    f"resource was declared with {key} {given!r}"
+                )
+        name = props.get("name")
+        return ReadResult(
+            id_, _outputs(organization_id, slug, name if isinstance(name, str) else None, None)
+        )
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        """Forget the role. Karmo has no delete operation: the role stays in Karmo, and
+        the user is warned so."""
+        slug, organization_id = props.get("slug"), props.get("organization_id")
+        pulumi.log.warn(
+            f"Karmo has no delete operation: role {slug!r} in organization "
+            f"{organization_id!r} remains in Karmo. Pulumi no longer manages it; remove "
+            "it in Karmo or its access provider if it must go."
+        )
+
+    def _client(self) -> KarmoClient:
+        runtime = self._runtime
+        client = runtime.client
+        if client is None:
+            with runtime.lock:
+                if runtime.client is None:
+                    settings = resolve_settings(runtime.stack_config, os.environ)
+                    runtime.client = KarmoClient(
+                        settings.api_url,
+                        settings.token.get_secret_value(),
+                        timeout=settings.timeout,
+                        max_retries=settings.max_retries,
+                    )
+                client = runtime.client
+        return client
+
+
+def _changed(old: Any, new: Any) -> bool:
+    return isinstance(new, Unknown) or old != new
+
+
+def _role_inputs(props: dict[str, Any]) -> tuple[str, str, str]:
+    problems = [p for p in (_PROBLEMS[key](props.get(key)) for key in INPUT_PROPERTIES) if p]
+    if problems:
+        raise InputError("Invalid OrganizationRole: " + "; ".join(problems))
+    return props["organization_id"], props["slug"], props["name"]
+
+
+def _outputs(
+    organization_id: str, slug: str, name: str | None, role_id: str | None
+) -> dict[str, Any]:
+    return {"organization_id": organization_id, "slug": slug, "name": name, "role_id": role_id}
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

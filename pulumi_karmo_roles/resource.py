@@ -1,0 +1,154 @@
+"""``OrganizationRole``: a Karmo organization role as a Pulumi resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi.dynamic
+
+from .provider import OrganizationRoleProvider
+
+__all__ = ["OrganizationRole", "OrganizationRoleArgs"]
+
+
+@pulumi.input_type
+class OrganizationRoleArgs:
+    """The arguments of an :class:`OrganizationRole`."""
+
+    def __init__(
+        __self__,  # noqa: N805 - the generated-SDK convention keeps `self` free as a name
+        *,
+        organization_id: pulumi.Input[str],
+        slug: pulumi.Input[str],
+        name: pulumi.Input[str],
+    ) -> None:
+        """
+        :param organization_id: The organization (tenant) the role belongs to; in WorkOS
+            mode the WorkOS organization id, e.g. ``org_123``. Changing it replaces the role.
+        :param slug: The role's key in the organization: ``org-`` followed by lowercase
+            letters, numbers, hyphens or underscores, e.g. ``org-admin``. Changing it
+            replaces the role.
+        :param name: The human-readable name shown in the access provider, at most 255
+            characters. Changing it updates the role in place.
+        """
+        pulumi.set(__self__, "organization_id", organization_id)
+        pulumi.set(__self__, "slug", slug)
+        pulumi.set(__self__, "name", name)
+
+    @property
+    @pulumi.getter(name="organization_id")
+    def organization_id(self) -> pulumi.Input[str]:
+        """The organization (tenant) id, e.g. ``org_123``. Changing it replaces the role."""
+        return pulumi.get(self, "organization_id")  # type: ignore[no-any-return]
+
+    @organization_id.setter
+    def organization_id(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "organization_id", value)
+
+    @property
+    @pulumi.getter(name="slug")
+    def slug(self) -> pulumi.Input[str]:
+        """The role slug, ``^org-[a-z0-9_-]+$``. Changing it replaces the role."""
+        return pulumi.get(self, "slug")  # type: ignore[no-any-return]
+
+    @slug.setter
+    def slug(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "slug", value)
+
+    @property
+    @pulumi.getter(name="name")
+    def name(self) -> pulumi.Input[str]:
+        """The display name, non-blank, at most 255 characters. Updated in place."""
+        return pulumi.get(self, "name")  # type: ignore[no-any-return]
+
+    @name.setter
+    def name(self, value: pulumi.Input[str]) -> None:
+        pulumi.set(self, "name", value)
+
+
+class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="OrganizationRole"):
+    """A role in a Karmo organization, created or updated through Karmo's upsert.
+
+    Its type is ``pulumi-python:dynamic/karmo:OrganizationRole`` and its id
+    ``"{organization_id}/{slug}"``. Declaring a role that already exists in Karmo adopts
+    it on ``pulumi up`` (there is no ``pulumi import`` for dynamic providers). Karmo has
+    no delete: removing the resource leaves the role in Karmo, with a warning.
+
+    ::
+
+        OrganizationRole("admin", organization_id="org_123", slug="org-admin",
+                         name="Organization Admin")
+    """
+
+    organization_id: pulumi.Output[str]
+    """The organization (tenant) the role belongs to, e.g. ``org_123``."""
+    slug: pulumi.Output[str]
+    """The role slug, e.g. ``org-admin``."""
+    name: pulumi.Output[str]
+    """The role's display name."""
+    role_id: pulumi.Output[str]
+    """The access provider's identifier for the role, as Karmo returned it (e.g.
+    ``role_01HXYZ``). Unknown until the role is created; not known for a role looked up
+    with :meth:`get`, since Karmo has no read endpoint."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        args: OrganizationRoleArgs | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        organization_id: pulumi.Input[str] | None = None,
+        slug: pulumi.Input[str] | None = None,
+        name: pulumi.Input[str] | None = None,
+    ) -> None:
+        """Declare a Karmo organization role.
+
+        Pass either an :class:`OrganizationRoleArgs` or the keyword arguments.
+
+        :param resource_name: The Pulumi name of the resource (unique in the stack).
+        :param args: The role's arguments.
+        :param opts: Options for the resource (``protect``, ``retain_on_delete``, ...).
+        :param organization_id: The organization id, e.g. ``org_123`` (replaces on change).
+        :param slug: The role slug, e.g. ``org-admin`` (replaces on change).
+        :param name: The display name (updated in place).
+        """
+        if isinstance(args, pulumi.ResourceOptions) and opts is None:
+            args, opts = None, args
+        keywords = {"organization_id": organization_id, "slug": slug, "name": name}
+        if args is not None:
+            if any(v is not None for v in keywords.values()):
+                raise TypeError(
+                    "OrganizationRole takes either `args` or keyword arguments, not both"
+                )
+            keywords = {key: getattr(args, key) for key in keywords}
+        opts = opts or pulumi.ResourceOptions()
+        if opts.id is None and opts.urn is None:
+            for key, value in keywords.items():
+                if value is None:
+                    raise TypeError(f"Missing required property '{key}'")
+        props: dict[str, Any] = {**keywords, "role_id": None}
+        super().__init__(OrganizationRoleProvider(), resource_name, props, opts)
+
+    @staticmethod
+    def get(
+        resource_name: str,
+        id: pulumi.Input[str],  # noqa: A002 - the name Pulumi SDKs use
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        organization_id: pulumi.Input[str] | None = None,
+        slug: pulumi.Input[str] | None = None,
+        name: pulumi.Input[str] | None = None,
+    ) -> OrganizationRole:
+        """Look up an existing role by its id, ``"{organization_id}/{slug}"``, without
+        managing it. Karmo has no read endpoint: the result carries the id's organization
+        and slug, the ``name`` you pass, and no ``role_id``.
+
+        :param resource_name: The Pulumi name of the looked-up resource.
+        :param id: The role's id, e.g. ``org_123/org-admin``.
+        :param opts: Options for the resource.
+        """
+        merged = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        return OrganizationRole(
+            resource_name, None, merged, organization_id=organization_id, slug=slug, name=name
+        )

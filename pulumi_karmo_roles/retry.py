@@ -1,0 +1,85 @@
+"""The one retry policy of the Karmo client: what is retried and how long to wait.
+
+Pure: it computes delays from the attempt number, the ``Retry-After`` header, the
+current time and a random number, so tests need not patch time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "parse_retry_after"]
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""Statuses worth another attempt. A 503 that carries a Karmo error body is the
+"access provider not configured" state and is excluded by the client, not here."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Capped exponential backoff with jitter, honouring ``Retry-After``.
+
+    The n-th retry (n = 1, 2, ...) waits ``min(initial_delay * 2**(n-1), max_delay)``,
+    shortened by up to ``jitter`` (a fraction) at random so that parallel operations
+    spread out. A usable ``Retry-After`` (seconds or an HTTP date) replaces that delay,
+    capped at ``max_retry_after``; negative, non-finite or unparsable values are ignored.
+    """
+
+    max_retries: int = 4
+    """Retries after the first attempt (``karmo:maxRetries``); 0 disables retrying."""
+    initial_delay: float = 0.5
+    """Seconds before the first retry."""
+    max_delay: float = 8.0
+    """Upper bound of a computed backoff delay, in seconds."""
+    max_retry_after: float = 60.0
+    """Upper bound of a server-requested ``Retry-After`` wait, in seconds."""
+    jitter: float = 0.25
+    """Fraction of a computed delay removed at random (0 = no jitter)."""
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be 0 or more")
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts in all: the first one plus ``max_retries``."""
+        return self.max_retries + 1
+
+    def backoff(self, retry: int, rand: float) -> float:
+        """Delay before retry number ``retry`` (1-based); ``rand`` is in [0, 1)."""
+        base = min(self.initial_delay * (2 ** (retry - 1)), self.max_delay)
+        return base * (1.0 - self.jitter * rand)
+
+    def delay(self, retry: int, *, retry_after: str | None, now: float, rand: float) -> float:
+        """Delay before retry number ``retry``: the server's ``Retry-After`` if usable
+        (capped), else the backoff. ``now`` is the Unix time, for HTTP-date values."""
+        requested = parse_retry_after(retry_after, now)
+        if requested is not None:
+            return min(requested, self.max_retry_after)
+        return self.backoff(retry, rand)
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date),
+    or ``None`` when absent or meaningless (negative, NaN, infinite, unparsable)."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        # A date in the past means "now".
+        return max(0.0, when.timestamp() - now)
+    if not math.isfinite(seconds) or seconds < 0:
+        return None
+    return seconds

@@ -1,0 +1,6 @@
+"""A local stand-in for Karmo, for tests, demos and trying the provider without
+credentials: ``python -m pulumi_karmo_roles.sandbox --port 8787 --token dev-token``."""
+
+from .server import Faults, SandboxServer
+
+__all__ = ["Faults", "SandboxServer"]

@@ -1,0 +1,69 @@
+"""``python -m pulumi_karmo_roles.sandbox``: run the Karmo sandbox on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .server import Faults, SandboxServer
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and serve until interrupted."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pulumi_karmo_roles.sandbox",
+        description="A local, in-memory stand-in for Karmo's organization-role API.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8787, help="port (0 picks a free one)")
+    parser.add_argument("--token", required=True, help="the bearer token to accept")
+    parser.add_argument("--prefix", default="", help="path prefix of the API, e.g. /auth-api")
+    parser.add_argument(
+        "--organization",
+        action="append",
+        dest="organizations",
+        help="an organization that exists (repeat it); without it, every organization exists",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each answer")
+    parser.add_argument("--rate-limit-share", type=float, default=0.0, help="share of 429s (0..1)")
+    parser.add_argument("--retry-after", default="1", help="Retry-After of the 429s")
+    parser.add_argument("--error-share", type=float, default=0.0, help="share of 5xx (0..1)")
+    parser.add_argument("--error-status", type=int, default=502, help="status of those 5xx")
+    parser.add_argument(
+        "--not-configured",
+        action="store_true",
+        help="answer 503 with a Karmo body: access provider not configured",
+    )
+    parser.add_argument("--seed", type=int, help="seed the fault dice")
+    args = parser.parse_args(argv)
+
+    faults = Faults(
+        latency_ms=args.latency_ms,
+        rate_limit_share=args.rate_limit_share,
+        retry_after=args.retry_after,
+        error_share=args.error_share,
+        error_status=args.error_status,
+        not_configured=args.not_configured,
+    )
+    server = SandboxServer(
+        args.token,
+        host=args.host,
+        port=args.port,
+        prefix=args.prefix,
+        organizations=args.organizations,
+        faults=faults,
+        seed=args.seed,
+    )
+    # The first line is machine-readable: harnesses wait for it.
+    print(f"karmo sandbox listening on {server.url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,441 @@
+"""A local, stateful stand-in for Karmo's role endpoint, with fault injection.
+
+Standard library only. It implements the contract in ``openapi.yaml``: bearer check,
+validation answered with Karmo's error envelope, and upsert semantics (201 when the
+role is created, 200 when it existed). Roles live in memory.
+
+Faults, set at start or at run time (``POST /_sandbox/faults``):
+
+* ``latency_ms``: added before every API answer;
+* ``rate_limit_share`` with ``retry_after``: that share of requests gets 429;
+* ``error_share`` with ``error_status``: that share gets a 5xx with a proxy's HTML page;
+* ``not_configured``: every request gets 503 with a Karmo body (provider not configured);
+* a script (``POST /_sandbox/script``): the next requests get exactly these answers,
+  e.g. ``[{"status": 500}, {"status": 429, "retry_after": "0"}, {"action": "drop"}]``.
+
+Admin endpoints under ``/_sandbox/`` need no token: ``GET roles``, ``GET stats``,
+``POST faults``, ``POST script``, ``POST reset``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["Faults", "SandboxServer"]
+
+_ROLE_PATH = re.compile(r"/organizations/([^/]+)/roles/([^/]+)")
+_SLUG = re.compile(r"org-[a-z0-9_-]+")
+_NAME_MAX = 255
+_PROXY_PAGE = (
+    "<html><head><title>{status} {reason}</title></head><body><center><h1>{status} "
+    "{reason}</h1></center><hr><center>nginx</center></body></html>"
+)
+
+
+@dataclass
+class Faults:
+    """Faults the sandbox injects into API answers (admin endpoints are exempt)."""
+
+    latency_ms: float = 0.0
+    """Milliseconds to wait before every API answer."""
+    rate_limit_share: float = 0.0
+    """Share (0..1) of requests answered 429."""
+    retry_after: str | None = "1"
+    """``Retry-After`` header of those 429s (``None``: no header)."""
+    error_share: float = 0.0
+    """Share (0..1) of requests answered ``error_status`` with a proxy's HTML page."""
+    error_status: int = 502
+    """Status of those errors (500, 502, 503 or 504)."""
+    not_configured: bool = False
+    """Answer every request 503 with a Karmo body: access provider not configured."""
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a JSON object of changes; unknown keys are an error."""
+        names = {f.name for f in fields(self)}
+        unknown = set(changes) - names
+        if unknown:
+            raise ValueError(f"unknown fault(s): {sorted(unknown)}")
+        for key, value in changes.items():
+            setattr(self, key, value)
+
+
+@dataclass
+class _Role:
+    role_id: str
+    name: str
+
+
+@dataclass
+class _State:
+    token: str
+    organizations: frozenset[str] | None
+    faults: Faults = field(default_factory=Faults)
+    roles: dict[tuple[str, str], _Role] = field(default_factory=dict)
+    script: list[dict[str, Any]] = field(default_factory=list)
+    stats: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    rng: random.Random = field(default_factory=random.Random)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Without this, each keep-alive request stalls ~40 ms on delayed ACKs.
+    disable_nagle_algorithm = True
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.state.lock:
+            self.server.state.stats["connections"] += 1
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # quiet: tests and the demo read their own output
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def do_PUT(self) -> None:
+        self._route("PUT")
+
+    def do_DELETE(self) -> None:
+        self._route("DELETE")
+
+    def _route(self, method: str) -> None:
+        body = self._read_body()
+        path = urlsplit(self.path).path
+        prefix = self.server.prefix
+        if path.startswith("/_sandbox/"):
+            self._admin(method, path.removeprefix("/_sandbox/"), body)
+            return
+        if prefix and path.startswith(prefix + "/"):
+            path = path[len(prefix) :]
+        state = self.server.state
+        with state.lock:
+            state.stats["requests"] += 1
+            scripted = state.script.pop(0) if state.script else None
+            faults = Faults(**asdict(state.faults))
+            roll = state.rng.random()
+        if faults.latency_ms:
+            time.sleep(faults.latency_ms / 1000)
+        if scripted is not None and self._scripted(scripted):
+            return
+        if faults.not_configured:
+            self._karmo_error(
+                503, "50300001", "Access-management provider is not configured for this environment."
+            )
+            return
+        if roll < faults.rate_limit_share:
+            headers = {"Retry-After": faults.retry_after} if faults.retry_after is not None else {}
+            self._karmo_error(
+                429, "42900001", "Configured access provider rate limited the request.", headers
+            )
+            return
+        if roll < faults.rate_limit_share + faults.error_share:
+            self._proxy_page(faults.error_status)
+            return
+        self._api(method, path, body)
+
+    def _scripted(self, answer: dict[str, Any]) -> bool:
+        """Play one scripted answer; False if it only delays the normal answer."""
+        action = answer.get("action")
+        if action == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if action == "hang":
+            time.sleep(float(answer.get("seconds", 5)))
+            return answer.get("then") != "answer"
+        status = int(answer.get("status", 500))
+        headers = {}
+        if answer.get("retry_after") is not None:
+            headers["Retry-After"] = str(answer["retry_after"])
+        kind = answer.get("body", "karmo")
+        if kind == "karmo":
+            self._karmo_error(
+                status,
+                str(answer.get("code", f"{status}00001")),
+                answer.get("message", HTTPStatus(status).phrase),
+                headers,
+                errors=answer.get("errors", []),
+            )
+        elif kind == "html":
+            self._proxy_page(status, headers)
+        else:
+            raw = kind if isinstance(kind, str) else json.dumps(kind)
+            self._send(status, raw.encode(), answer.get("content_type", "text/plain"), headers)
+        return True
+
+    def _api(self, method: str, path: str, body: bytes) -> None:
+        match = _ROLE_PATH.fullmatch(path)
+        if not match:
+            self._karmo_error(404, "40400000", f"No route for {method} {path}")
+            return
+        if method != "PUT":
+            self._karmo_error(405, "40500001", f"{method} is not supported here")
+            return
+        state = self.server.state
+        auth = self.headers.get("Authorization", "")
+        if not secrets.compare_digest(auth.encode(), f"Bearer {state.token}".encode()):
+            self._karmo_error(401, "40100001", "Missing or invalid bearer token")
+            return
+        organization_id, slug = unquote(match.group(1)), unquote(match.group(2))
+        if state.organizations is not None and organization_id not in state.organizations:
+            self._karmo_error(404, "40400001", f"Organization {organization_id} not found")
+            return
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            self._karmo_error(400, "40000001", "Request body must be JSON")
+            return
+        errors = _validate(slug, payload)
+        if errors:
+            self._karmo_error(422, "42200001", "Request validation failed", errors=errors)
+            return
+        with state.lock:
+            role = state.roles.get((organization_id, slug))
+            created = role is None
+            if role is None:
+                role = _Role(_role_id(), payload["name"])
+                state.roles[(organization_id, slug)] = role
+            else:
+                role.name = payload["name"]
+            state.stats["created" if created else "updated"] += 1
+        self._json(201 if created else 200, {"id": role.role_id})
+
+    def _admin(self, method: str, what: str, body: bytes) -> None:
+        state = self.server.state
+        with state.lock:
+            if method == "GET" and what == "roles":
+                roles = [
+                    {"organization_id": o, "slug": s, "id": r.role_id, "name": r.name}
+                    for (o, s), r in sorted(state.roles.items())
+                ]
+                self._json(200, {"roles": roles})
+            elif method == "GET" and what == "stats":
+                self._json(200, dict(state.stats))
+            elif method == "POST" and what == "faults":
+                try:
+                    state.faults.update(json.loads(body or b"{}"))
+                except (ValueError, TypeError) as exc:
+                    self._json(400, {"error": str(exc)})
+                    return
+                self._json(200, asdict(state.faults))
+            elif method == "POST" and what == "script":
+                answers = json.loads(body or b"[]")
+                state.script.extend(answers if isinstance(answers, list) else [answers])
+                self._json(200, {"queued": len(state.script)})
+            elif method == "POST" and what == "reset":
+                state.roles.clear()
+                state.script.clear()
+                state.stats.clear()
+                state.faults = Faults()
+                self._json(200, {})
+            else:
+                self._json(404, {"error": f"no admin endpoint {method} /_sandbox/{what}"})
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _karmo_error(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        errors: list[dict[str, str]] | None = None,
+    ) -> None:
+        request_id = "req_" + secrets.token_hex(8)
+        body = {
+            "code": code,
+            "message": message,
+            "meta": {"requestId": request_id},
+            "errors": errors or [],
+        }
+        self._json(status, body, {"X-Request-Id": request_id, **(headers or {})})
+
+    def _proxy_page(self, status: int, headers: dict[str, str] | None = None) -> None:
+        page = _PROXY_PAGE.format(status=status, reason=HTTPStatus(status).phrase)
+        self._send(status, page.encode(), "text/html", headers)
+
+    def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(body).encode(), "application/json", headers)
+
+    def _send(
+        self, status: int, content: bytes, content_type: str, headers: dict[str, str] | None
+    ) -> None:
+        # One write per answer: status line, headers and body leave in one segment.
+        lines = [
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+            f"Content-Type: {content_type}",
+            f"Content-Length: {len(content)}",
+            "Server: karmo-sandbox",
+        ]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if self.close_connection:
+            lines.append("Connection: close")
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content)
+        with self.server.state.lock:
+            self.server.state.stats[f"status_{status}"] += 1
+
+
+def _validate(slug: str, payload: Any) -> list[dict[str, str]]:
+    errors = []
+    if not _SLUG.fullmatch(slug):
+        errors.append(
+            {
+                "pointer": "/slug",
+                "detail": "must start with 'org-' followed by lowercase letters, numbers, "
+                "hyphens, or underscores",
+            }
+        )
+    if not isinstance(payload, dict):
+        return [*errors, {"pointer": "", "detail": "must be a JSON object"}]
+    errors += [{"pointer": f"/{k}", "detail": "is not allowed"} for k in payload if k != "name"]
+    name = payload.get("name")
+    if name is None:
+        errors.append({"pointer": "/name", "detail": "is required"})
+    elif not isinstance(name, str):
+        errors.append({"pointer": "/name", "detail": "must be a string"})
+    elif not name.strip():
+        errors.append({"pointer": "/name", "detail": "must not be blank"})
+    elif len(name) > _NAME_MAX:
+        errors.append({"pointer": "/name", "detail": f"must be at most {_NAME_MAX} characters"})
+    return errors
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def _role_id() -> str:
+    return "role_01" + "".join(secrets.choice(_CROCKFORD) for _ in range(24))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], state: _State, prefix: str) -> None:
+        super().__init__(address, _Handler)
+        self.state = state
+        self.prefix = prefix
+
+
+class SandboxServer:
+    """Karmo's role endpoint on 127.0.0.1, in a background thread.
+
+    ::
+
+        with SandboxServer(token="dev-token") as sandbox:
+            client = KarmoClient(sandbox.url, "dev-token")
+
+    :param token: the bearer token it accepts.
+    :param port: the port to listen on; 0 picks a free one (see :attr:`url`).
+    :param prefix: a path prefix the API sits under, e.g. ``/auth-api``.
+    :param organizations: if given, only these organizations exist (others get 404).
+    :param faults: faults to inject from the start.
+    :param seed: seed of the fault dice, for repeatable runs.
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        prefix: str = "",
+        organizations: list[str] | None = None,
+        faults: Faults | None = None,
+        seed: int | None = None,
+    ) -> None:
+        state = _State(
+            token=token,
+            organizations=frozenset(organizations) if organizations is not None else None,
+            faults=faults or Faults(),
+        )
+        if seed is not None:
+            state.rng.seed(seed)
+        self.prefix = prefix.rstrip("/")
+        self._server = _Server((host, port), state, self.prefix)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """The base URL to configure as ``karmo:apiUrl``."""
+        return f"http://127.0.0.1:{self.port}{self.prefix}"
+
+    @property
+    def faults(self) -> Faults:
+        """The live fault settings; change them with :meth:`set_faults`."""
+        return self._server.state.faults
+
+    def set_faults(self, **changes: Any) -> None:
+        """Change faults at run time, e.g. ``set_faults(rate_limit_share=0.5)``."""
+        with self._server.state.lock:
+            self._server.state.faults.update(changes)
+
+    def script(self, *answers: dict[str, Any]) -> None:
+        """Queue exact answers for the next requests (see the module docstring)."""
+        with self._server.state.lock:
+            self._server.state.script.extend(answers)
+
+    def roles(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """The roles it holds: ``(organization_id, slug) -> (role_id, name)``."""
+        with self._server.state.lock:
+            return {k: (r.role_id, r.name) for k, r in self._server.state.roles.items()}
+
+    def stats(self) -> dict[str, int]:
+        """Counters: ``requests``, ``connections``, ``created``, ``updated``, ``status_N``."""
+        with self._server.state.lock:
+            return dict(self._server.state.stats)
+
+    def start(self) -> SandboxServer:
+        """Serve in a daemon thread; returns self."""
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="karmo-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Serve in this thread until interrupted."""
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
