@@ -93,11 +93,9 @@ class OrganizationRoleProvider(ResourceProvider):
         """Record the ``karmo:*`` stack config; nothing is validated or sent yet, so a
         preview needs no Karmo credentials."""
         runtime = self._runtime
+        self.close()
         with runtime.lock:
             runtime.stack_config = {key: _text(req.config.get(key)) for key in CONFIG_KEYS}
-            if runtime.client is not None:
-                runtime.client.close()
-                runtime.client = None
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the inputs; one failure per bad property. Values still unknown in a
@@ -172,6 +170,15 @@ class OrganizationRoleProvider(ResourceProvider):
             f"{organization_id!r} remains in Karmo. Pulumi no longer manages it; remove "
             "it in Karmo or its access provider if it must go."
         )
+
+    def close(self) -> None:
+        """Close the HTTP client, if one was built. The provider process never needs to
+        (it ends with the operation); code that embeds the provider can."""
+        runtime = self._runtime
+        with runtime.lock:
+            if runtime.client is not None:
+                runtime.client.close()
+                runtime.client = None
 
     def _client(self) -> KarmoClient:
         runtime = self._runtime

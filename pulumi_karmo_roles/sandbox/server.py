@@ -14,7 +14,8 @@ Faults, set at start or at run time (``POST /_sandbox/faults``):
   e.g. ``[{"status": 500}, {"status": 429, "retry_after": "0"}, {"action": "drop"}]``.
 
 Admin endpoints under ``/_sandbox/`` need no token: ``GET roles``, ``GET stats``,
-``POST faults``, ``POST script``, ``POST reset``.
+``POST faults``, ``POST script``, ``POST reset``. The sandbox keeps the last 1000 API
+requests (never their ``Authorization`` header) for tests to inspect.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import secrets
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import asdict, dataclass, field, fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,8 +87,16 @@ class _State:
     roles: dict[tuple[str, str], _Role] = field(default_factory=dict)
     script: list[dict[str, Any]] = field(default_factory=list)
     stats: Counter[str] = field(default_factory=Counter)
+    seen: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=1000))
     lock: threading.Lock = field(default_factory=threading.Lock)
     rng: random.Random = field(default_factory=random.Random)
+
+    def reset(self) -> None:
+        self.roles.clear()
+        self.script.clear()
+        self.stats.clear()
+        self.seen.clear()
+        self.faults = Faults()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -128,6 +137,15 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         with state.lock:
             state.stats["requests"] += 1
+            state.seen.append(
+                {
+                    "method": method,
+                    "path": urlsplit(self.path).path,
+                    "user_agent": self.headers.get("User-Agent", ""),
+                    "content_type": self.headers.get("Content-Type", ""),
+                    "body": body.decode("utf-8", errors="replace"),
+                }
+            )
             scripted = state.script.pop(0) if state.script else None
             faults = Faults(**asdict(state.faults))
             roll = state.rng.random()
@@ -241,10 +259,7 @@ class _Handler(BaseHTTPRequestHandler):
                 state.script.extend(answers if isinstance(answers, list) else [answers])
                 self._json(200, {"queued": len(state.script)})
             elif method == "POST" and what == "reset":
-                state.roles.clear()
-                state.script.clear()
-                state.stats.clear()
-                state.faults = Faults()
+                state.reset()
                 self._json(200, {})
             else:
                 self._json(404, {"error": f"no admin endpoint {method} /_sandbox/{what}"})
@@ -409,6 +424,17 @@ class SandboxServer:
         """Counters: ``requests``, ``connections``, ``created``, ``updated``, ``status_N``."""
         with self._server.state.lock:
             return dict(self._server.state.stats)
+
+    def requests(self) -> list[dict[str, str]]:
+        """The last API requests received (method, raw path, User-Agent, Content-Type,
+        body); never the ``Authorization`` header."""
+        with self._server.state.lock:
+            return list(self._server.state.seen)
+
+    def reset(self) -> None:
+        """Forget all roles, faults, scripted answers and counters."""
+        with self._server.state.lock:
+            self._server.state.reset()
 
     def start(self) -> SandboxServer:
         """Serve in a daemon thread; returns self."""

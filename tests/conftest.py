@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+
+import pytest
+from harness import ProviderProcess
+
+from pulumi_karmo_roles.sandbox import SandboxServer
+
+TOKEN = "kt_live_7Qz9XbV2mN4pL8sR3tW6yA1c"
+"""A distinctive fake token: tests assert it appears nowhere it must not."""
+
+
+@pytest.fixture(autouse=True)
+def _clean_karmo_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("KARMO_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def _sandbox_server() -> Iterator[SandboxServer]:
+    with SandboxServer(token=TOKEN, seed=7) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(_sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
+    """The sandbox on 127.0.0.1, emptied before each test (roles, faults, counters)."""
+    _sandbox_server.reset()
+    yield _sandbox_server
+    _sandbox_server.reset()
+
+
+@pytest.fixture
+def engine(sandbox: SandboxServer) -> Iterator[ProviderProcess]:
+    """A ``python -m pulumi.dynamic`` process, configured with the sandbox as Karmo and
+    no retries (tests that retry configure their own)."""
+    process = ProviderProcess()
+    process.configure(
+        {"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"}
+    )
+    yield process
+    leaked = TOKEN in process.stderr()
+    process.close()
+    assert not leaked, "the token appeared on the provider process's stderr"
+
+
+@pytest.fixture
+def no_token_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Capture every log record at DEBUG and assert none carries the token."""
+    caplog.set_level(logging.DEBUG)
+    yield
+    for record in caplog.records:
+        assert TOKEN not in record.getMessage()

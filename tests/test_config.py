@@ -1,0 +1,85 @@
+"""Settings from stack config, with KARMO_* variables as fallbacks."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import TOKEN
+
+from pulumi_karmo_roles.config import resolve_settings
+from pulumi_karmo_roles.errors import ConfigurationError, KarmoError
+
+BASE = {"karmo:apiUrl": "https://karmo.example/auth-api/", "karmo:token": TOKEN}
+
+
+def test_stack_config_and_defaults() -> None:
+    settings = resolve_settings(BASE, {})
+    assert settings.api_url == "https://karmo.example/auth-api"
+    assert settings.token.get_secret_value() == TOKEN
+    assert (settings.timeout, settings.max_retries) == (30.0, 4)
+
+
+def test_stack_config_wins_over_environment() -> None:
+    env = {"KARMO_API_URL": "http://other", "KARMO_TOKEN": "other", "KARMO_TIMEOUT": "1"}
+    settings = resolve_settings({**BASE, "karmo:timeout": "12.5"}, env)
+    assert settings.api_url == "https://karmo.example/auth-api"
+    assert settings.token.get_secret_value() == TOKEN
+    assert settings.timeout == 12.5
+
+
+def test_environment_fills_missing_keys() -> None:
+    env = {
+        "KARMO_API_URL": "http://127.0.0.1:8787",
+        "KARMO_TOKEN": TOKEN,
+        "KARMO_TIMEOUT": "5",
+        "KARMO_MAX_RETRIES": "0",
+    }
+    settings = resolve_settings({}, env)
+    assert (settings.api_url, settings.timeout, settings.max_retries) == (
+        "http://127.0.0.1:8787",
+        5.0,
+        0,
+    )
+
+
+def test_missing_url_and_token_name_both_ways_to_set_them() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_settings({}, {})
+    text = str(caught.value)
+    for words in ("karmo:apiUrl", "KARMO_API_URL", "--secret karmo:token", "KARMO_TOKEN"):
+        assert words in text
+    assert isinstance(caught.value, KarmoError)
+
+
+def test_missing_token_only() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_settings({"karmo:apiUrl": "http://x"}, {})
+    assert "KARMO_TOKEN" in str(caught.value)
+    assert "KARMO_API_URL" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"karmo:apiUrl": "karmo.example"}, "karmo:apiUrl must be an http(s) base URL"),
+        ({"karmo:apiUrl": "ftp://karmo.example"}, "karmo:apiUrl must be"),
+        ({"karmo:timeout": "soon"}, "karmo:timeout must be a positive number"),
+        ({"karmo:timeout": "0"}, "karmo:timeout must be a positive number"),
+        ({"karmo:timeout": "nan"}, "karmo:timeout must be a positive number"),
+        ({"karmo:maxRetries": "-1"}, "karmo:maxRetries must be a whole number"),
+        ({"karmo:maxRetries": "2.5"}, "karmo:maxRetries must be a whole number"),
+    ],
+)
+def test_invalid_values_are_named(config: dict[str, str], words: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        resolve_settings({**BASE, **config}, {})
+    assert words in str(caught.value)
+    assert TOKEN not in str(caught.value)
+
+
+def test_invalid_environment_value_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="KARMO_MAX_RETRIES must be"):
+        resolve_settings(BASE, {"KARMO_MAX_RETRIES": "many"})
+
+
+def test_repr_hides_the_token() -> None:
+    assert TOKEN not in repr(resolve_settings(BASE, {}))

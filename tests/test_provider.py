@@ -1,0 +1,287 @@
+"""OrganizationRoleProvider called directly, in this process."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import dill
+import pytest
+from conftest import TOKEN
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
+from pulumi.dynamic.dynamic import serialize_provider
+from pulumi.output import Unknown
+
+from pulumi_karmo_roles import provider as provider_module
+from pulumi_karmo_roles.errors import ConfigurationError, InputError
+from pulumi_karmo_roles.provider import OrganizationRoleProvider
+from pulumi_karmo_roles.sandbox import SandboxServer
+
+VALID = {"organization_id": "org_123", "slug": "org-admin", "name": "Organization Admin"}
+OUTPUTS = {**VALID, "role_id": "role_01HXYZ"}
+
+
+_OPEN: list[OrganizationRoleProvider] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_providers() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+def configured(url: str, **extra: str) -> OrganizationRoleProvider:
+    """A provider configured as the engine would, closed after the test."""
+    provider = OrganizationRoleProvider()
+    config = {"karmo:apiUrl": url, "karmo:token": TOKEN, "karmo:maxRetries": "0", **extra}
+    provider.configure(ConfigureRequest(Config(config, "karmo-test")))
+    _OPEN.append(provider)
+    return provider
+
+
+# check ------------------------------------------------------------------------------
+
+
+def test_check_accepts_valid_inputs_and_drops_other_keys() -> None:
+    result = OrganizationRoleProvider().check({}, {**VALID, "role_id": None, "__provider": "x"})
+    assert result.failures == []
+    assert result.inputs == VALID
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "words"),
+    [
+        ("slug", "admin", "must start with 'org-'"),
+        ("slug", "org-", "got 'org-'"),
+        ("slug", "org-Admin", "lowercase"),
+        ("slug", "org-admin\n", "got 'org-admin\\n'"),
+        ("slug", "org-a/b", "got 'org-a/b'"),
+        ("slug", 42, "must be a string, got int 42"),
+        ("slug", None, "slug is required"),
+        ("name", "", "name must not be blank"),
+        ("name", " \t ", "name must not be blank"),
+        ("name", "x" * 256, "at most 255 characters, got 256"),
+        ("name", ["a"], "must be a string, got list"),
+        ("name", None, "name is required"),
+        ("organization_id", "", "must not be empty"),
+        ("organization_id", "org/123", "must not contain '/'"),
+        ("organization_id", "org 123", "must not contain whitespace"),
+        ("organization_id", "org_123\t", "must not contain whitespace"),
+        ("organization_id", None, "organization_id is required"),
+    ],
+)
+def test_check_reports_each_broken_rule(prop: str, value: Any, words: str) -> None:
+    result = OrganizationRoleProvider().check({}, {**VALID, prop: value})
+    assert [f.property for f in result.failures] == [prop]
+    assert words in result.failures[0].reason
+
+
+def test_check_accepts_boundary_values() -> None:
+    news = {"organization_id": "o", "slug": "org-a_b-9", "name": "x" * 255}
+    assert OrganizationRoleProvider().check({}, news).failures == []
+
+
+def test_check_reports_every_bad_property_at_once() -> None:
+    result = OrganizationRoleProvider().check(
+        {}, {"organization_id": "a b", "slug": "nope", "name": ""}
+    )
+    assert [f.property for f in result.failures] == ["organization_id", "slug", "name"]
+
+
+def test_check_skips_unknown_values() -> None:
+    news = {"organization_id": Unknown(), "slug": Unknown(), "name": Unknown()}
+    result = OrganizationRoleProvider().check({}, news)
+    assert result.failures == []
+    assert all(isinstance(v, Unknown) for v in result.inputs.values())
+
+
+# diff -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("news", "changes", "replaces"),
+    [
+        (VALID, False, []),
+        ({**VALID, "name": "Admins"}, True, []),
+        ({**VALID, "slug": "org-root"}, True, ["slug"]),
+        ({**VALID, "organization_id": "org_9"}, True, ["organization_id"]),
+        ({**VALID, "organization_id": "org_9", "slug": "org-b"}, True,
+         ["organization_id", "slug"]),
+        ({**VALID, "name": Unknown()}, True, []),
+        ({**VALID, "organization_id": Unknown()}, True, ["organization_id"]),
+    ],
+)
+def test_diff(news: dict[str, Any], changes: bool, replaces: list[str]) -> None:
+    result = OrganizationRoleProvider().diff("org_123/org-admin", OUTPUTS, news)
+    assert result.changes is changes
+    assert result.replaces == replaces
+
+
+# read -------------------------------------------------------------------------------
+
+
+def test_refresh_returns_recorded_state() -> None:
+    result = OrganizationRoleProvider().read("org_123/org-admin", {**OUTPUTS, "__provider": "p"})
+    assert result.id == "org_123/org-admin"
+    assert result.outs == OUTPUTS
+
+
+def test_get_derives_keys_from_id() -> None:
+    result = OrganizationRoleProvider().read("org_123/org-admin", {"name": "Admin"})
+    assert result.outs == {
+        "organization_id": "org_123",
+        "slug": "org-admin",
+        "name": "Admin",
+        "role_id": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("id_", "words"),
+    [
+        ("org-admin", "must be '<organization_id>/<slug>'"),
+        ("org_123/Admin", "slug must start with 'org-'"),
+        ("org 1/org-a", "organization_id must not contain whitespace"),
+        ("/org-a", "organization_id must not be empty"),
+        ("org_1/org-a/extra", "slug must start"),
+    ],
+)
+def test_get_rejects_malformed_id(id_: str, words: str) -> None:
+    with pytest.raises(InputError) as caught:
+        OrganizationRoleProvider().read(id_, {})
+    assert words in str(caught.value)
+    assert repr(id_) in str(caught.value)
+
+
+def test_get_rejects_id_that_contradicts_inputs() -> None:
+    with pytest.raises(InputError, match="names slug 'org-admin'.*declared with slug 'org-x'"):
+        OrganizationRoleProvider().read("org_123/org-admin", {"slug": "org-x"})
+
+
+# create / update / delete -----------------------------------------------------------
+
+
+def test_create_and_update_against_sandbox(sandbox: SandboxServer) -> None:
+    provider = configured(sandbox.url)
+    created = provider.create(dict(VALID))
+    assert created.id == "org_123/org-admin"
+    assert created.outs is not None
+    role_id = created.outs["role_id"]
+    assert created.outs == {**VALID, "role_id": role_id}
+    updated = provider.update(created.id, created.outs, {**VALID, "name": "Admins"})
+    assert updated.outs == {**VALID, "name": "Admins", "role_id": role_id}
+    assert sandbox.roles() == {("org_123", "org-admin"): (role_id, "Admins")}
+
+
+def test_create_adopts_an_existing_role(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    provider = configured(sandbox.url)
+    first = provider.create(dict(VALID))
+    assert first.outs is not None
+    again = configured(sandbox.url).create({**VALID, "name": "Renamed"})
+    assert again.outs is not None
+    assert again.outs["role_id"] == first.outs["role_id"]
+    assert "already existed" in capsys.readouterr().err
+
+
+def test_create_refuses_invalid_inputs_before_any_request(sandbox: SandboxServer) -> None:
+    # An unknown that reaches create arrives as None: it must not be sent.
+    with pytest.raises(InputError, match="name is required"):
+        configured(sandbox.url).create({**VALID, "name": None})
+    assert sandbox.stats().get("requests", 0) == 0
+
+
+def test_missing_settings_fail_before_any_request(sandbox: SandboxServer) -> None:
+    provider = OrganizationRoleProvider()
+    provider.configure(ConfigureRequest(Config({}, "karmo-test")))
+    with pytest.raises(ConfigurationError, match="KARMO_API_URL.*KARMO_TOKEN"):
+        provider.create(dict(VALID))
+    assert sandbox.stats().get("requests", 0) == 0
+
+
+def test_environment_fallback(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KARMO_API_URL", sandbox.url)
+    monkeypatch.setenv("KARMO_TOKEN", TOKEN)
+    provider = OrganizationRoleProvider()
+    provider.configure(ConfigureRequest(Config({}, "karmo-test")))
+    _OPEN.append(provider)
+    assert provider.create(dict(VALID)).id == "org_123/org-admin"
+
+
+def test_delete_warns_and_sends_nothing(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configured(sandbox.url).delete("org_123/org-admin", dict(OUTPUTS))
+    err = capsys.readouterr().err
+    assert "warning: Karmo has no delete operation" in err
+    assert "role 'org-admin' in organization 'org_123' remains in Karmo" in err
+    assert sandbox.stats().get("requests", 0) == 0
+
+
+def test_delete_needs_no_credentials(capsys: pytest.CaptureFixture[str]) -> None:
+    OrganizationRoleProvider().delete("org_123/org-admin", dict(OUTPUTS))
+    assert "remains in Karmo" in capsys.readouterr().err
+
+
+# serialization and threads ----------------------------------------------------------
+
+
+def test_pickle_holds_no_settings_even_after_configure(sandbox: SandboxServer) -> None:
+    provider = configured(sandbox.url)
+    provider.create(dict(VALID))  # builds the client too
+    raw = base64.b64decode(serialize_provider(provider))
+    assert TOKEN.encode() not in raw
+    assert sandbox.url.encode() not in raw
+    assert b"pulumi_karmo_roles.provider" in raw  # by reference, not by value
+    assert len(raw) < 200
+    clone = dill.loads(raw)
+    assert isinstance(clone, OrganizationRoleProvider)
+    assert clone.check({}, dict(VALID)).failures == []
+
+
+def test_unconfigured_and_configured_pickles_are_identical(sandbox: SandboxServer) -> None:
+    # The engine caches one provider instance per pickle string: it must not vary.
+    assert serialize_provider(OrganizationRoleProvider()) == serialize_provider(
+        configured(sandbox.url)
+    )
+
+
+def test_lazy_client_is_built_once_under_concurrency(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[object] = []
+    real = provider_module.KarmoClient
+
+    class SlowClient(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            time.sleep(0.05)  # widen the race window
+            built.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(provider_module, "KarmoClient", SlowClient)
+    provider = configured(sandbox.url)
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        barrier.wait()
+        try:
+            provider.create({**VALID, "slug": f"org-t{i}"})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(built) == 1
+    assert len(sandbox.roles()) == 8
+    assert sandbox.stats()["connections"] <= 8
