@@ -1,0 +1,163 @@
+"""Programs under ``pulumi.runtime.set_mocks``: the example and the resource's Python API.
+
+The mocks stand in for the engine and route each registration through the real
+provider's ``check`` (and ``read`` for ``.get()``), so a program that would fail its
+preview fails here too.
+"""
+
+from __future__ import annotations
+
+import base64
+import runpy
+from collections.abc import Awaitable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from conftest import TOKEN
+from pulumi.runtime import get_root_resource
+from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
+
+from pulumi_karmo_roles import OrganizationRole, OrganizationRoleArgs
+from pulumi_karmo_roles.provider import OrganizationRoleProvider
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "basic" / "__main__.py"
+ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
+
+
+class ProviderMocks(pulumi.runtime.Mocks):
+    """Registers resources through the provider's check/read; records what it saw."""
+
+    def __init__(self) -> None:
+        self.registered: list[pulumi.runtime.MockResourceArgs] = []
+        self.provider = OrganizationRoleProvider()
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        self.registered.append(args)
+        assert args.typ == ROLE_TYPE
+        inputs = {k: v for k, v in args.inputs.items() if k != "__provider"}
+        if args.resource_id:
+            result = self.provider.read(args.resource_id, inputs)
+            return result.id, dict(result.outs or {})
+        checked = self.provider.check({}, inputs)
+        if checked.failures:
+            raise ValueError("; ".join(f"{f.property}: {f.reason}" for f in checked.failures))
+        outs = {**checked.inputs, "role_id": f"role_mock_{checked.inputs['slug']}"}
+        return f"{outs['organization_id']}/{outs['slug']}", outs
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+@pytest.fixture
+def mocks() -> Iterator[ProviderMocks]:
+    mocks = ProviderMocks()
+    pulumi.runtime.set_mocks(mocks, project="karmo-roles-basic", stack="dev", preview=False)
+    pulumi.runtime.set_all_config({"karmo-roles-basic:customerOrganizationId": "org_customer_42"})
+    yield mocks
+    pulumi.runtime.set_all_config({})
+
+
+def resolved(*values: Any) -> Awaitable[Any]:
+    """Wait for outputs (``pulumi.runtime.test`` runs the coroutine and its outputs)."""
+    return pulumi.Output.all(*values).future()  # type: ignore[return-value]
+
+
+@pulumi.runtime.test
+def test_example_declares_three_roles(mocks: ProviderMocks) -> Any:
+    runpy.run_path(str(EXAMPLE))
+
+    def check(outputs: list[Any]) -> None:
+        role_ids, support_id = outputs
+        assert role_ids == {
+            "platform-admin": "role_mock_org-admin",
+            "platform-viewer": "role_mock_org-viewer",
+            "customer-support": "role_mock_org-support",
+        }
+        # The customer organization flowed from stack config into the id.
+        assert support_id == "org_customer_42/org-support"
+        by_name = {r.name: r.inputs for r in mocks.registered}
+        assert set(by_name) == {"platform-admin", "platform-viewer", "customer-support"}
+        assert by_name["platform-viewer"]["organization_id"] == "org_platform"
+        assert by_name["customer-support"]["organization_id"] == "org_customer_42"
+
+    stack = get_root_resource()
+    assert stack is not None
+    outputs = stack.outputs  # type: ignore[attr-defined]
+    return pulumi.Output.all(
+        pulumi.Output.from_input(outputs["roleIds"]), outputs["supportRoleResourceId"]
+    ).apply(check)
+
+
+@pulumi.runtime.test
+def test_serialized_provider_is_secret_and_tokenless(
+    mocks: ProviderMocks, monkeypatch: pytest.MonkeyPatch
+) -> Any:
+    # Even with a token in the program's environment, nothing of it is captured.
+    monkeypatch.setenv("KARMO_TOKEN", TOKEN)
+    role = OrganizationRole("admin", organization_id="org_1", slug="org-admin", name="Admin")
+
+    def check(_: Any) -> None:
+        serialized = mocks.registered[0].inputs["__provider"]
+        assert is_rpc_secret(serialized)
+        raw = base64.b64decode(unwrap_rpc_secret(serialized))
+        assert TOKEN.encode() not in raw
+
+    return role.id.apply(check)
+
+
+@pulumi.runtime.test
+def test_keyword_and_args_forms_register_the_same_inputs(mocks: ProviderMocks) -> Any:
+    a = OrganizationRole("a", organization_id="org_1", slug="org-a", name="A")
+    b = OrganizationRole(
+        "b", OrganizationRoleArgs(organization_id="org_1", slug="org-a", name="A")
+    )
+
+    def check(values: list[Any]) -> None:
+        assert values[0] == values[1] == "org_1/org-a"
+        first, second = (
+            {k: v for k, v in r.inputs.items() if k != "__provider"} for r in mocks.registered
+        )
+        assert first == second == {"organization_id": "org_1", "slug": "org-a", "name": "A"}
+
+    return pulumi.Output.all(a.id, b.id).apply(check)
+
+
+@pulumi.runtime.test
+def test_outputs_are_typed_attributes(mocks: ProviderMocks) -> Any:
+    org = pulumi.Output.from_input("org_7")  # an input that is itself an Output
+    role = OrganizationRole("r", organization_id=org, slug="org-r", name="R")
+    assert isinstance(role.role_id, pulumi.Output)
+
+    def check(values: list[Any]) -> None:
+        assert values == ["org_7", "org-r", "R", "role_mock_org-r", "org_7/org-r"]
+
+    return pulumi.Output.all(
+        role.organization_id, role.slug, role.name, role.role_id, role.id
+    ).apply(check)
+
+
+@pulumi.runtime.test
+def test_get_looks_up_by_id(mocks: ProviderMocks) -> Any:
+    role = OrganizationRole.get("existing", "org_1/org-admin", name="Admin")
+
+    def check(values: list[Any]) -> None:
+        assert values == ["org_1/org-admin", "org_1", "org-admin", "Admin"]
+
+    return pulumi.Output.all(role.id, role.organization_id, role.slug, role.name).apply(check)
+
+
+def test_missing_property_is_a_type_error(mocks: ProviderMocks) -> None:
+    with pytest.raises(TypeError, match="Missing required property 'slug'"):
+        OrganizationRole("r", organization_id="org_1", name="R")
+
+
+def test_args_and_keywords_together_are_refused(mocks: ProviderMocks) -> None:
+    args = OrganizationRoleArgs(organization_id="org_1", slug="org-a", name="A")
+    with pytest.raises(TypeError, match="either `args` or keyword arguments"):
+        OrganizationRole("r", args, name="B")
+
+
+def test_resource_type_token() -> None:
+    assert OrganizationRole._resource_type_name == "dynamic/karmo:OrganizationRole"
