@@ -7,6 +7,7 @@ preview fails here too.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import runpy
 from collections.abc import Awaitable, Iterator
@@ -17,6 +18,7 @@ import pulumi
 import pytest
 from conftest import TOKEN
 from pulumi.runtime import get_root_resource
+from pulumi.runtime.settings import reset_options
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleArgs
@@ -52,11 +54,17 @@ class ProviderMocks(pulumi.runtime.Mocks):
 
 @pytest.fixture
 def mocks() -> Iterator[ProviderMocks]:
+    """A fresh mocked runtime (its own event loop and root stack) for each test."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     mocks = ProviderMocks()
     pulumi.runtime.set_mocks(mocks, project="karmo-roles-basic", stack="dev", preview=False)
     pulumi.runtime.set_all_config({"karmo-roles-basic:customerOrganizationId": "org_customer_42"})
     yield mocks
     pulumi.runtime.set_all_config({})
+    reset_options()  # no engine, no root stack: later tests see a plain process again
+    asyncio.set_event_loop(None)
+    loop.close()
 
 
 def resolved(*values: Any) -> Awaitable[Any]:
@@ -148,12 +156,12 @@ def test_get_looks_up_by_id(mocks: ProviderMocks) -> Any:
     return pulumi.Output.all(role.id, role.organization_id, role.slug, role.name).apply(check)
 
 
-def test_missing_property_is_a_type_error(mocks: ProviderMocks) -> None:
+def test_missing_property_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="Missing required property 'slug'"):
         OrganizationRole("r", organization_id="org_1", name="R")
 
 
-def test_args_and_keywords_together_are_refused(mocks: ProviderMocks) -> None:
+def test_args_and_keywords_together_are_refused() -> None:
     args = OrganizationRoleArgs(organization_id="org_1", slug="org-a", name="A")
     with pytest.raises(TypeError, match="either `args` or keyword arguments"):
         OrganizationRole("r", args, name="B")

@@ -5,6 +5,7 @@ Stack config:
     karmo:token              the API token (set it with --secret)
     customerOrganizationId   the customer organization, e.g. org_customer_42
     platformOrganizationId   optional; defaults to org_platform
+    supportRoleName          optional; defaults to "Customer Support"
 """
 
 import pulumi
@@ -36,7 +37,7 @@ support = OrganizationRole(
     "customer-support",
     organization_id=customer_org,
     slug="org-support",
-    name="Customer Support",
+    name=config.get("supportRoleName") or "Customer Support",
 )
 
 pulumi.export(

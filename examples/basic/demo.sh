@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Run examples/basic with the real Pulumi CLI against a local Karmo sandbox:
+# no Karmo credentials and no Pulumi account (local file backend in a temp dir).
+#   bash examples/basic/demo.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+if ! command -v pulumi >/dev/null 2>&1; then
+  cat >&2 <<'MSG'
+demo: the Pulumi CLI is not installed (no `pulumi` on PATH), and this demo runs `pulumi up`.
+Install it, then run this script again:
+    curl -fsSL https://get.pulumi.com | sh        # Linux/macOS; or: brew install pulumi/tap/pulumi
+    export PATH="$HOME/.pulumi/bin:$PATH"
+(https://www.pulumi.com/docs/iac/download-install/). Without the CLI, the test suite still
+drives the provider the way `pulumi up` does (see "What was verified where" in README.md).
+MSG
+  exit 2
+fi
+
+python=${PYTHON:-python3}
+venv="$root/.venv"
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+"$venv/bin/python" -m pip install -q -e "$root"
+# Pulumi runs the program with the python3 on PATH: make it the venv's.
+export PATH="$venv/bin:$PATH"
+
+work=$(mktemp -d)
+sandbox_pid=""
+cleanup() {
+  [ -n "$sandbox_pid" ] && kill "$sandbox_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The sandbox picks a free port and prints its URL on its first line.
+python -m pulumi_karmo_roles.sandbox --port 0 --token dev-token >"$work/sandbox.log" 2>&1 &
+sandbox_pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/sandbox.log" 2>/dev/null && break; sleep 0.05; done
+url=$(sed -n 's/.*listening on //p' "$work/sandbox.log")
+[ -n "$url" ] || { echo "demo: the sandbox did not start:" >&2; cat "$work/sandbox.log" >&2; exit 1; }
+echo "demo: Karmo sandbox at $url"
+
+# Work on a copy so the stack file (Pulumi.dev.yaml) never lands in the repository.
+cp -r "$root/examples/basic" "$work/project"
+cd "$work/project"
+mkdir -p "$work/state"
+export PULUMI_BACKEND_URL="file://$work/state"
+export PULUMI_CONFIG_PASSPHRASE="${PULUMI_CONFIG_PASSPHRASE-demo-passphrase}"
+export PULUMI_SKIP_UPDATE_CHECK=true
+
+pulumi stack init dev --non-interactive
+pulumi config set karmo:apiUrl "$url"
+pulumi config set --secret karmo:token dev-token
+pulumi config set customerOrganizationId org_customer_42
+
+pulumi preview --diff --non-interactive
+pulumi up --yes --skip-preview --non-interactive
+pulumi up --yes --skip-preview --non-interactive --expect-no-changes
+pulumi stack output --json
+echo "demo: roles the sandbox now holds:"
+python - "$url" <<'PY'
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1] + "/_sandbox/roles") as answer:
+    for role in json.load(answer)["roles"]:
+        print(f"  {role['organization_id']}/{role['slug']}: {role['name']!r} ({role['id']})")
+PY
+pulumi destroy --yes --skip-preview --non-interactive
+echo "demo: done (Karmo has no delete: the roles stay in the sandbox until it stops)"

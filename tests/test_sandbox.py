@@ -1,0 +1,87 @@
+"""The sandbox as users start it: ``python -m pulumi_karmo_roles.sandbox``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from pulumi_karmo_roles.sandbox import SandboxServer
+
+
+def _put(url: str, body: object, token: str = "dev-token") -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_module_starts_fast_and_serves() -> None:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pulumi_karmo_roles.sandbox", "--port", "0", "--token", "dev-token"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        startup = time.perf_counter() - started
+        assert line.startswith("karmo sandbox listening on http://127.0.0.1:")
+        assert "dev-token" not in line
+        url = line.split()[-1]
+        status, body = _put(url + "/organizations/org_1/roles/org-admin", {"name": "Admin"})
+        assert status == 201 and str(body["id"]).startswith("role_01")
+        status, again = _put(url + "/organizations/org_1/roles/org-admin", {"name": "Admins"})
+        assert (status, again["id"]) == (200, body["id"])
+        # Informational: the sandbox is started by tests and demos many times.
+        print(f"sandbox start-up: {startup * 1000:.0f} ms")
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "token", "status", "pointer"),
+    [
+        ("/organizations/org_1/roles/admin", {"name": "A"}, "dev-token", 422, "/slug"),
+        ("/organizations/org_1/roles/org-a", {"name": " "}, "dev-token", 422, "/name"),
+        ("/organizations/org_1/roles/org-a", {"name": "x" * 256}, "dev-token", 422, "/name"),
+        ("/organizations/org_1/roles/org-a", {"name": "A", "x": 1}, "dev-token", 422, "/x"),
+        ("/organizations/org_1/roles/org-a", {}, "dev-token", 422, "/name"),
+        ("/organizations/org_1/roles/org-a", {"name": "A"}, "wrong", 401, None),
+        ("/organizations/org_2/roles/org-a", {"name": "A"}, "dev-token", 404, None),
+    ],
+)
+def test_contract_errors(
+    path: str, body: object, token: str, status: int, pointer: str | None
+) -> None:
+    with SandboxServer(token="dev-token", organizations=["org_1"]) as server:
+        got, error = _put(server.url + path, body, token)
+    assert got == status
+    assert isinstance(error["code"], str) and len(error["code"]) == 8
+    assert str(error["meta"]).startswith("{'requestId': 'req_")
+    if pointer:
+        assert pointer in [e["pointer"] for e in error["errors"]]  # type: ignore[attr-defined]
+
+
+def test_not_configured_fault() -> None:
+    with SandboxServer(token="dev-token") as server:
+        server.set_faults(not_configured=True)
+        status, error = _put(server.url + "/organizations/o/roles/org-a", {"name": "A"})
+    assert status == 503
+    assert error["code"] == "50300001"
