@@ -130,9 +130,7 @@ class KarmoClient:
 
         :raises KarmoError: a subclass that says what went wrong (see :mod:`.errors`).
         """
-        path = _ROLE_PATH.format(
-            organization_id=_segment(organization_id), slug=_segment(slug)
-        )
+        path = _ROLE_PATH.format(organization_id=_segment(organization_id), slug=_segment(slug))
         body = UpsertRoleRequest(name=name).model_dump()
         answer, attempts = self._send("PUT", path, body)
         if answer.status_code not in (200, 201):

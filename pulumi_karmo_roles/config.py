@@ -79,7 +79,8 @@ def resolve_settings(
         )
     if missing:
         raise ConfigurationError("pulumi-karmo-roles is missing " + "; and ".join(missing) + ".")
-    assert url is not None and token is not None
+    assert url is not None
+    assert token is not None
     _check_url(url, url_source)
 
     timeout_text, timeout_source = lookup("karmo:timeout")

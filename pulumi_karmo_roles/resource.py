@@ -17,7 +17,7 @@ class OrganizationRoleArgs:
     """The arguments of an :class:`OrganizationRole`."""
 
     def __init__(
-        __self__,  # noqa: N805 - the generated-SDK convention keeps `self` free as a name
+        __self__,
         *,
         organization_id: pulumi.Input[str],
         slug: pulumi.Input[str],
@@ -133,7 +133,7 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
     @staticmethod
     def get(
         resource_name: str,
-        id: pulumi.Input[str],  # noqa: A002 - the name Pulumi SDKs use
+        id: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
         *,
         organization_id: pulumi.Input[str] | None = None,

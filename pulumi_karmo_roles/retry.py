@@ -49,7 +49,7 @@ class RetryPolicy:
 
     def backoff(self, retry: int, rand: float) -> float:
         """Delay before retry number ``retry`` (1-based); ``rand`` is in [0, 1)."""
-        base = min(self.initial_delay * (2 ** (retry - 1)), self.max_delay)
+        base = min(self.initial_delay * 2.0 ** (retry - 1), self.max_delay)
         return base * (1.0 - self.jitter * rand)
 
     def delay(self, retry: int, *, retry_after: str | None, now: float, rand: float) -> float:

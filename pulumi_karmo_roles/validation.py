@@ -63,7 +63,9 @@ def name_problem(value: Any) -> str | None:
     if not value.strip():
         return f"name must not be blank, got {_show(value)}"
     if len(value) > NAME_MAX_LENGTH:
-        return f"name must be at most {NAME_MAX_LENGTH} characters, got {len(value)}: {_show(value)}"
+        return (
+            f"name must be at most {NAME_MAX_LENGTH} characters, got {len(value)}: {_show(value)}"
+        )
     return None
 
 

@@ -39,9 +39,7 @@ def engine(sandbox: SandboxServer) -> Iterator[ProviderProcess]:
     """A ``python -m pulumi.dynamic`` process, configured with the sandbox as Karmo and
     no retries (tests that retry configure their own)."""
     process = ProviderProcess()
-    process.configure(
-        {"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"}
-    )
+    process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"})
     yield process
     leaked = TOKEN in process.stderr()
     process.close()

@@ -126,9 +126,7 @@ def test_success_without_role_id_is_a_clear_error(
     assert "running `pulumi up` again converges" in str(caught.value)
 
 
-def test_unexpected_success_status_is_an_error(
-    client: KarmoClient, sandbox: SandboxServer
-) -> None:
+def test_unexpected_success_status_is_an_error(client: KarmoClient, sandbox: SandboxServer) -> None:
     sandbox.script({"status": 204, "body": ""})
     with pytest.raises(InvalidResponseError, match="unexpected 204"):
         client.upsert_role("org_1", "org-a", "A")
@@ -173,7 +171,8 @@ def test_each_documented_status(
     assert advice in text
     assert error.status_code == status
     assert error.code == f"{status}00042"
-    assert error.request_id is not None and error.request_id.startswith("req_")
+    assert error.request_id is not None
+    assert error.request_id.startswith("req_")
     assert error.request_id in text
     assert TOKEN not in text
 
@@ -200,8 +199,12 @@ def test_message_matches_the_documented_example(sandbox: SandboxServer) -> None:
     [
         # wrapped in {"error": ...}, pointer under source.pointer (JSON:API style)
         (
-            {"error": {"code": "42200001", "errors": [{"source": {"pointer": "/name"},
-                                                        "detail": "too long"}]}},
+            {
+                "error": {
+                    "code": "42200001",
+                    "errors": [{"source": {"pointer": "/name"}, "detail": "too long"}],
+                }
+            },
             "(code 42200001): /name: too long.",
         ),
         # code as a number, no message, no errors
@@ -283,9 +286,9 @@ def test_retries_are_bounded_by_max_retries(
     assert "after 4 attempts" in str(caught.value)
     assert "<html>" not in str(caught.value)
     # Capped exponential backoff: 0.5, 1, 2 seconds, each shortened by at most 25% jitter.
-    assert [round(s / b, 2) <= 1.0 and s >= 0.75 * b for s, b in zip(sleeps, [0.5, 1, 2])] == [
-        True
-    ] * 3
+    assert [
+        round(s / b, 2) <= 1.0 and s >= 0.75 * b for s, b in zip(sleeps, [0.5, 1, 2], strict=False)
+    ] == [True] * 3
 
 
 def test_retry_after_seconds_is_honoured(
@@ -374,7 +377,9 @@ def test_custom_transport_is_used() -> None:
         seen.append(request)
         return httpx.Response(201, json={"id": "role_X"})
 
-    with KarmoClient("https://karmo.invalid/api", TOKEN, transport=httpx.MockTransport(handler)) as c:
+    with KarmoClient(
+        "https://karmo.invalid/api", TOKEN, transport=httpx.MockTransport(handler)
+    ) as c:
         assert c.upsert_role("org_1", "org-a", "A").role_id == "role_X"
     assert str(seen[0].url) == "https://karmo.invalid/api/organizations/org_1/roles/org-a"
     assert seen[0].headers["Authorization"] == f"Bearer {TOKEN}"

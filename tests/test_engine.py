@@ -39,7 +39,8 @@ def test_check_failures_name_property_rule_and_value(engine: ProviderProcess) ->
     reasons = dict(failures)
     assert "must not contain '/'" in reasons["organization_id"]
     assert "'org/1'" in reasons["organization_id"]
-    assert "^org-[a-z0-9_-]+$" in reasons["slug"] and "'Admin'" in reasons["slug"]
+    assert "^org-[a-z0-9_-]+$" in reasons["slug"]
+    assert "'Admin'" in reasons["slug"]
     assert "must not be blank" in reasons["name"]
 
 
@@ -83,7 +84,9 @@ OLD = {**VALID, "role_id": "role_01HXYZ"}
         ({**VALID, "slug": UNKNOWN}, "DIFF_SOME", ["slug"]),
     ],
 )
-def test_diff(engine: ProviderProcess, news: dict[str, Any], changes: str, replaces: list[str]) -> None:
+def test_diff(
+    engine: ProviderProcess, news: dict[str, Any], changes: str, replaces: list[str]
+) -> None:
     diff = engine.diff("org_123/org-admin", OLD, news)
     assert (diff.changes, diff.replaces, diff.delete_before_replace) == (changes, replaces, False)
 

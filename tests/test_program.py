@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import runpy
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +18,8 @@ import pulumi
 import pytest
 from conftest import TOKEN
 from pulumi.runtime import get_root_resource
-from pulumi.runtime.settings import reset_options
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
+from pulumi.runtime.settings import reset_options
 
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleArgs
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
@@ -35,7 +35,9 @@ class ProviderMocks(pulumi.runtime.Mocks):
         self.registered: list[pulumi.runtime.MockResourceArgs] = []
         self.provider = OrganizationRoleProvider()
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         self.registered.append(args)
         assert args.typ == ROLE_TYPE
         inputs = {k: v for k, v in args.inputs.items() if k != "__provider"}
@@ -48,7 +50,9 @@ class ProviderMocks(pulumi.runtime.Mocks):
         outs = {**checked.inputs, "role_id": f"role_mock_{checked.inputs['slug']}"}
         return f"{outs['organization_id']}/{outs['slug']}", outs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
 
 
@@ -65,11 +69,6 @@ def mocks() -> Iterator[ProviderMocks]:
     reset_options()  # no engine, no root stack: later tests see a plain process again
     asyncio.set_event_loop(None)
     loop.close()
-
-
-def resolved(*values: Any) -> Awaitable[Any]:
-    """Wait for outputs (``pulumi.runtime.test`` runs the coroutine and its outputs)."""
-    return pulumi.Output.all(*values).future()  # type: ignore[return-value]
 
 
 @pulumi.runtime.test
@@ -118,9 +117,7 @@ def test_serialized_provider_is_secret_and_tokenless(
 @pulumi.runtime.test
 def test_keyword_and_args_forms_register_the_same_inputs(mocks: ProviderMocks) -> Any:
     a = OrganizationRole("a", organization_id="org_1", slug="org-a", name="A")
-    b = OrganizationRole(
-        "b", OrganizationRoleArgs(organization_id="org_1", slug="org-a", name="A")
-    )
+    b = OrganizationRole("b", OrganizationRoleArgs(organization_id="org_1", slug="org-a", name="A"))
 
     def check(values: list[Any]) -> None:
         assert values[0] == values[1] == "org_1/org-a"

@@ -14,9 +14,10 @@ from conftest import TOKEN
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
-from pulumi.output import Unknown
+from pulumi.output import UNKNOWN, Unknown
 
 from pulumi_karmo_roles import provider as provider_module
+from pulumi_karmo_roles.client import KarmoClient
 from pulumi_karmo_roles.errors import ConfigurationError, InputError
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
@@ -94,7 +95,7 @@ def test_check_reports_every_bad_property_at_once() -> None:
 
 
 def test_check_skips_unknown_values() -> None:
-    news = {"organization_id": Unknown(), "slug": Unknown(), "name": Unknown()}
+    news = {"organization_id": UNKNOWN, "slug": UNKNOWN, "name": UNKNOWN}
     result = OrganizationRoleProvider().check({}, news)
     assert result.failures == []
     assert all(isinstance(v, Unknown) for v in result.inputs.values())
@@ -110,10 +111,9 @@ def test_check_skips_unknown_values() -> None:
         ({**VALID, "name": "Admins"}, True, []),
         ({**VALID, "slug": "org-root"}, True, ["slug"]),
         ({**VALID, "organization_id": "org_9"}, True, ["organization_id"]),
-        ({**VALID, "organization_id": "org_9", "slug": "org-b"}, True,
-         ["organization_id", "slug"]),
-        ({**VALID, "name": Unknown()}, True, []),
-        ({**VALID, "organization_id": Unknown()}, True, ["organization_id"]),
+        ({**VALID, "organization_id": "org_9", "slug": "org-b"}, True, ["organization_id", "slug"]),
+        ({**VALID, "name": UNKNOWN}, True, []),
+        ({**VALID, "organization_id": UNKNOWN}, True, ["organization_id"]),
     ],
 )
 def test_diff(news: dict[str, Any], changes: bool, replaces: list[str]) -> None:
@@ -159,7 +159,7 @@ def test_get_rejects_malformed_id(id_: str, words: str) -> None:
 
 
 def test_get_rejects_id_that_contradicts_inputs() -> None:
-    with pytest.raises(InputError, match="names slug 'org-admin'.*declared with slug 'org-x'"):
+    with pytest.raises(InputError, match=r"names slug 'org-admin'.*declared with slug 'org-x'"):
         OrganizationRoleProvider().read("org_123/org-admin", {"slug": "org-x"})
 
 
@@ -200,7 +200,7 @@ def test_create_refuses_invalid_inputs_before_any_request(sandbox: SandboxServer
 def test_missing_settings_fail_before_any_request(sandbox: SandboxServer) -> None:
     provider = OrganizationRoleProvider()
     provider.configure(ConfigureRequest(Config({}, "karmo-test")))
-    with pytest.raises(ConfigurationError, match="KARMO_API_URL.*KARMO_TOKEN"):
+    with pytest.raises(ConfigurationError, match=r"KARMO_API_URL.*KARMO_TOKEN"):
         provider.create(dict(VALID))
     assert sandbox.stats().get("requests", 0) == 0
 
@@ -256,9 +256,8 @@ def test_lazy_client_is_built_once_under_concurrency(
     sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[object] = []
-    real = provider_module.KarmoClient
 
-    class SlowClient(real):  # type: ignore[misc, valid-type]
+    class SlowClient(KarmoClient):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             time.sleep(0.05)  # widen the race window
             built.append(self)

@@ -43,7 +43,8 @@ def test_module_starts_fast_and_serves() -> None:
         assert "dev-token" not in line
         url = line.split()[-1]
         status, body = _put(url + "/organizations/org_1/roles/org-admin", {"name": "Admin"})
-        assert status == 201 and str(body["id"]).startswith("role_01")
+        assert status == 201
+        assert str(body["id"]).startswith("role_01")
         status, again = _put(url + "/organizations/org_1/roles/org-admin", {"name": "Admins"})
         assert (status, again["id"]) == (200, body["id"])
         # Informational: the sandbox is started by tests and demos many times.
@@ -73,7 +74,8 @@ def test_contract_errors(
     with SandboxServer(token="dev-token", organizations=["org_1"]) as server:
         got, error = _put(server.url + path, body, token)
     assert got == status
-    assert isinstance(error["code"], str) and len(error["code"]) == 8
+    assert isinstance(error["code"], str)
+    assert len(error["code"]) == 8
     assert str(error["meta"]).startswith("{'requestId': 'req_")
     if pointer:
         assert pointer in [e["pointer"] for e in error["errors"]]  # type: ignore[attr-defined]

@@ -110,7 +110,7 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.state.lock:
             self.server.state.stats["connections"] += 1
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests and the demo read their own output
 
     def do_GET(self) -> None:
@@ -155,7 +155,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if faults.not_configured:
             self._karmo_error(
-                503, "50300001", "Access-management provider is not configured for this environment."
+                503,
+                "50300001",
+                "Access-management provider is not configured for this environment.",
             )
             return
         if roll < faults.rate_limit_share:
