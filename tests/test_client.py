@@ -11,7 +11,7 @@ import pytest
 from conftest import TOKEN
 
 from pulumi_karmo_roles import __version__
-from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.client import MAX_BODY_BYTES, KarmoClient
 from pulumi_karmo_roles.errors import (
     APIConnectionError,
     APIStatusError,
@@ -356,6 +356,26 @@ def test_huge_body_is_read_with_a_cap(client: KarmoClient, sandbox: SandboxServe
     with pytest.raises(InternalServerError) as caught:
         client.upsert_role("org_1", "org-a", "A")
     assert len(str(caught.value)) < 500
+
+
+def test_huge_body_is_not_read_to_the_end() -> None:
+    consumed = 0
+
+    class Endless(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            nonlocal consumed
+            for _ in range(4096):  # 256 MiB if read to the end
+                consumed += 65536
+                yield b"x" * 65536
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, stream=Endless())
+
+    transport = httpx.MockTransport(handler)
+    with KarmoClient("https://karmo.invalid", TOKEN, transport=transport, max_retries=0) as c:
+        with pytest.raises(InternalServerError):
+            c.upsert_role("org_1", "org-a", "A")
+    assert consumed <= MAX_BODY_BYTES + 65536
 
 
 def test_token_stays_out_of_repr_logs_and_errors(
