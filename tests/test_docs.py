@@ -34,9 +34,14 @@ def test_every_error_class_is_documented() -> None:
 
     for name in errors.__all__:
         value = getattr(errors, name)
-        if isinstance(value, type) and issubclass(value, errors.APIError) and value not in (
-            errors.APIError,
-            errors.APIStatusError,
+        if (
+            isinstance(value, type)
+            and issubclass(value, errors.APIError)
+            and value
+            not in (
+                errors.APIError,
+                errors.APIStatusError,
+            )
         ):
             assert f"`{name}`" in README, name
 
