@@ -147,6 +147,15 @@ def test_get_rejects_malformed_id(engine: ProviderProcess) -> None:
     )
 
 
+def test_import_cannot_reach_the_provider(engine: ProviderProcess) -> None:
+    # `pulumi import` / `import_` send only the id: no serialized provider to run
+    # (pulumi/pulumi#16175). The README documents adoption instead; if a future SDK
+    # fixes this, this test fails and the README must change.
+    with pytest.raises(EngineError) as caught:
+        engine.read("org_123/org-admin")
+    assert caught.value.message == "KeyError: '__provider'"
+
+
 # errors and retries -----------------------------------------------------------------
 
 
