@@ -6,6 +6,7 @@ connection pool (keep-alive) and is safe to share between threads.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -20,6 +21,8 @@ import httpx
 from ._version import __version__
 from .errors import (
     APIConnectionError,
+    APIError,
+    APIStatusError,
     APITimeoutError,
     FieldError,
     InvalidResponseError,
@@ -74,6 +77,7 @@ class KarmoClient:
     :param transport: an httpx transport to use instead of the network (tests).
     :param retry_policy: overrides ``max_retries`` with a full policy (delays, caps).
     :param sleep: called to wait between attempts (tests pass a recorder).
+    :param clock: a monotonic clock in seconds, for the retry deadline.
     """
 
     def __init__(
@@ -86,10 +90,12 @@ class KarmoClient:
         transport: httpx.BaseTransport | None = None,
         retry_policy: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries)
         self._sleep = sleep
+        self._clock = clock
         self._random = random.Random()  # noqa: S311 - jitter, not cryptography
         self._http = httpx.Client(
             base_url=self.base_url + "/",
@@ -155,61 +161,80 @@ class KarmoClient:
         return UpsertedRole(role_id=role_id, created=answer.status_code == 201)
 
     def _send(self, method: str, path: str, body: Any) -> tuple[_Answer, int]:
-        """Send with retries; return the first non-retryable answer (2xx or not)."""
+        """Send with retries; return the first 2xx answer with the number of attempts,
+        or raise the error of the last attempt."""
         policy = self.retry_policy
-        for attempt in range(1, policy.max_attempts + 1):
-            last = attempt == policy.max_attempts
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            cause: Exception | None = None
+            retry_after: str | None = None
+            build: Callable[[int, str | None], APIError]
             try:
                 answer = self._once(method, path, body)
             except httpx.TimeoutException as exc:
-                if last:
-                    raise APITimeoutError(
-                        f"Karmo did not answer {method} {path} within {self.timeout:g} s "
-                        f"(timed out after {self.timeout:g} s, {attempt} attempts). Check that "
-                        f"{self.base_url} is reachable, or raise `karmo:timeout`.",
-                        method=method,
-                        path=path,
-                        attempts=attempt,
-                    ) from exc
-                self._wait(method, path, attempt, type(exc).__name__, None)
-                continue
+                cause, retryable, reason = exc, True, "timed out"
+                build = functools.partial(self._timeout_error, method, path)
             except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
-                if last:
-                    raise APIConnectionError(
-                        f"Could not reach Karmo at {self.base_url} for {method} {path} "
-                        f"({_cause(exc)}; {attempt} attempts). Check `karmo:apiUrl` and the "
-                        "network.",
-                        method=method,
-                        path=path,
-                        attempts=attempt,
-                    ) from exc
-                self._wait(method, path, attempt, type(exc).__name__, None)
-                continue
+                cause, retryable, reason = exc, True, type(exc).__name__
+                build = functools.partial(self._connection_error, method, path, exc)
+            else:
+                status = answer.status_code
+                if 200 <= status < 300:
+                    return answer, attempt
+                error_body = parse_error_body(answer.content)
+                karmo_body = error_body is not None and error_body.is_karmo_error
+                retryable = status in RETRYABLE_STATUSES and not (status == 503 and karmo_body)
+                retry_after, reason = answer.headers.get("Retry-After"), str(status)
+                build = functools.partial(_status_error, method, path, answer, error_body)
 
-            status = answer.status_code
-            if 200 <= status < 300:
-                return answer, attempt
-            error_body = parse_error_body(answer.content)
-            karmo_body = error_body is not None and error_body.is_karmo_error
-            retryable = status in RETRYABLE_STATUSES and not (status == 503 and karmo_body)
-            if retryable and not last:
-                self._wait(method, path, attempt, str(status), answer.headers.get("Retry-After"))
-                continue
-            raise status_error(
-                status,
-                karmo_body=karmo_body,
-                method=method,
-                path=path,
-                code=error_body.code if error_body else None,
-                karmo_message=error_body.message if error_body else None,
-                errors=_field_errors(error_body),
-                request_id=(error_body.request_id if error_body else None)
-                or answer.headers.get("X-Request-Id"),
-                meta=error_body.meta if error_body else None,
-                body_excerpt=None if error_body else excerpt(answer.content),
-                attempts=attempt,
-            )
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            note = None
+            if retryable and attempt < policy.max_attempts:
+                delay = policy.delay(
+                    attempt, retry_after=retry_after, now=time.time(), rand=self._random.random()
+                )
+                elapsed = self._clock() - started
+                if policy.deadline is None or elapsed + delay <= policy.deadline:
+                    logger.info(
+                        "%s %s: %s, retrying in %.2f s (attempt %d of %d)",
+                        method,
+                        path,
+                        reason,
+                        delay,
+                        attempt + 1,
+                        policy.max_attempts,
+                    )
+                    self._sleep(delay)
+                    continue
+                note = (
+                    f"stopped after {elapsed:.1f} s: the next wait of {delay:.1f} s would pass "
+                    f"the {policy.deadline:g} s retry deadline"
+                )
+            raise build(attempt, note) from cause
+
+    def _timeout_error(
+        self, method: str, path: str, attempts: int, note: str | None
+    ) -> APITimeoutError:
+        return APITimeoutError(
+            f"Karmo did not answer {method} {path} in time (timed out after "
+            f"{self.timeout:g} s, {_attempts(attempts, note)}). Check that {self.base_url} is "
+            "reachable, or raise `karmo:timeout`.",
+            method=method,
+            path=path,
+            attempts=attempts,
+        )
+
+    def _connection_error(
+        self, method: str, path: str, exc: Exception, attempts: int, note: str | None
+    ) -> APIConnectionError:
+        return APIConnectionError(
+            f"Could not reach Karmo at {self.base_url} for {method} {path} ({_cause(exc)}; "
+            f"{_attempts(attempts, note)}). Check `karmo:apiUrl` and the network.",
+            method=method,
+            path=path,
+            attempts=attempts,
+        )
 
     def _once(self, method: str, path: str, body: Any) -> _Answer:
         request = self._http.build_request(method, path.lstrip("/"), json=body)
@@ -229,22 +254,34 @@ class KarmoClient:
         )
         return _Answer(response.status_code, response.headers, content)
 
-    def _wait(
-        self, method: str, path: str, attempt: int, reason: str, retry_after: str | None
-    ) -> None:
-        delay = self.retry_policy.delay(
-            attempt, retry_after=retry_after, now=time.time(), rand=self._random.random()
-        )
-        logger.info(
-            "%s %s: %s, retrying in %.2f s (attempt %d of %d)",
-            method,
-            path,
-            reason,
-            delay,
-            attempt + 1,
-            self.retry_policy.max_attempts,
-        )
-        self._sleep(delay)
+
+def _status_error(
+    method: str,
+    path: str,
+    answer: _Answer,
+    body: KarmoErrorBody | None,
+    attempts: int,
+    note: str | None,
+) -> APIStatusError:
+    return status_error(
+        answer.status_code,
+        karmo_body=body is not None and body.is_karmo_error,
+        method=method,
+        path=path,
+        code=body.code if body else None,
+        karmo_message=body.message if body else None,
+        errors=_field_errors(body),
+        request_id=(body.request_id if body else None) or answer.headers.get("X-Request-Id"),
+        meta=body.meta if body else None,
+        body_excerpt=None if body else excerpt(answer.content),
+        attempts=attempts,
+        note=note,
+    )
+
+
+def _attempts(attempts: int, note: str | None) -> str:
+    text = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    return f"{text}; {note}" if note else text
 
 
 def _field_errors(body: KarmoErrorBody | None) -> list[FieldError]:
@@ -252,8 +289,10 @@ def _field_errors(body: KarmoErrorBody | None) -> list[FieldError]:
 
 
 def _segment(value: str) -> str:
-    """Percent-encode one path segment: ``/``, ``?``, ``#`` and ``%`` included."""
-    return quote(value, safe="")
+    """Percent-encode one path segment: ``/``, ``?``, ``#`` and ``%`` included, and a
+    segment of only dots, which URL normalization would otherwise resolve (``..``)."""
+    encoded = quote(value, safe="")
+    return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
 
 
 def _read_capped(response: httpx.Response) -> bytes:

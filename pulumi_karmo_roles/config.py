@@ -7,6 +7,7 @@ Pulumi config          environment          default
 ``karmo:token``        ``KARMO_TOKEN``      required (set it with ``--secret``)
 ``karmo:timeout``      ``KARMO_TIMEOUT``    30 (seconds)
 ``karmo:maxRetries``   ``KARMO_MAX_RETRIES`` 4
+``karmo:retryDeadline`` ``KARMO_RETRY_DEADLINE`` 120 (seconds for one operation, retries included)
 =====================  ===================  ========
 """
 
@@ -28,6 +29,7 @@ CONFIG_KEYS: dict[str, str] = {
     "karmo:token": "KARMO_TOKEN",
     "karmo:timeout": "KARMO_TIMEOUT",
     "karmo:maxRetries": "KARMO_MAX_RETRIES",
+    "karmo:retryDeadline": "KARMO_RETRY_DEADLINE",
 }
 """Each stack config key and the environment variable used when the stack lacks it."""
 
@@ -44,6 +46,8 @@ class Settings:
     """Seconds to wait for Karmo per connect/read/write."""
     max_retries: int = 4
     """Retries after the first attempt."""
+    retry_deadline: float = 120.0
+    """Seconds one operation may take in all, retries and waits included."""
 
 
 def resolve_settings(
@@ -83,17 +87,8 @@ def resolve_settings(
     assert token is not None
     _check_url(url, url_source)
 
-    timeout_text, timeout_source = lookup("karmo:timeout")
-    timeout = 30.0
-    if timeout_text is not None:
-        try:
-            timeout = float(timeout_text)
-        except ValueError:
-            timeout = math.nan
-        if not math.isfinite(timeout) or timeout <= 0:
-            raise ConfigurationError(
-                f"{timeout_source} must be a positive number of seconds, got {timeout_text!r}."
-            )
+    timeout = _positive_seconds(*lookup("karmo:timeout"), default=30.0)
+    retry_deadline = _positive_seconds(*lookup("karmo:retryDeadline"), default=120.0)
 
     retries_text, retries_source = lookup("karmo:maxRetries")
     max_retries = 4
@@ -112,7 +107,20 @@ def resolve_settings(
         token=SecretStr(token),
         timeout=timeout,
         max_retries=max_retries,
+        retry_deadline=retry_deadline,
     )
+
+
+def _positive_seconds(text: str | None, source: str, *, default: float) -> float:
+    if text is None:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigurationError(f"{source} must be a positive number of seconds, got {text!r}.")
+    return seconds
 
 
 def _check_url(url: str, source: str) -> None:

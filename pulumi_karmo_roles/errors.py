@@ -156,6 +156,7 @@ class APIStatusError(APIError):
         meta: Mapping[str, Any] | None = None,
         body_excerpt: str | None = None,
         attempts: int = 1,
+        note: str | None = None,
     ) -> None:
         self.status_code = status_code
         self.code = code
@@ -165,10 +166,13 @@ class APIStatusError(APIError):
         self.meta = dict(meta or {})
         self.body_excerpt = body_excerpt
         super().__init__(
-            self._format(method, path, attempts), method=method, path=path, attempts=attempts
+            self._format(method, path, attempts, note),
+            method=method,
+            path=path,
+            attempts=attempts,
         )
 
-    def _format(self, method: str, path: str, attempts: int) -> str:
+    def _format(self, method: str, path: str, attempts: int, note: str | None) -> str:
         verb = "rejected" if self.status_code < 500 else "failed"
         head = f"Karmo {verb} {method} {path}: {self.status_code} {status_name(self.status_code)}"
         if self.code:
@@ -178,8 +182,9 @@ class APIStatusError(APIError):
         if not said and self.body_excerpt:
             said.append(f"response was not a Karmo error: {self.body_excerpt!r}")
         text = head + (": " + "; ".join(said) if said else "")
-        if attempts > 1:
-            text += f" (after {attempts} attempts)"
+        if attempts > 1 or note:
+            text += f" (after {attempts} attempt{'s' if attempts != 1 else ''}"
+            text += f"; {note})" if note else ")"
         text = text.rstrip(". ") + ". " + self.hint
         if self.request_id:
             text += f" [request id {self.request_id}]"

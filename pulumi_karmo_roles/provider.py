@@ -35,6 +35,7 @@ from pulumi.output import Unknown
 from .client import KarmoClient
 from .config import CONFIG_KEYS, resolve_settings
 from .errors import InputError
+from .retry import RetryPolicy
 from .validation import (
     name_problem,
     organization_id_problem,
@@ -72,7 +73,8 @@ class OrganizationRoleProvider(ResourceProvider):
 
     Construct it with no arguments; it reads its settings in the provider process from
     the stack config (``karmo:apiUrl``, ``karmo:token``, ``karmo:timeout``,
-    ``karmo:maxRetries``) or the ``KARMO_*`` environment variables.
+    ``karmo:maxRetries``, ``karmo:retryDeadline``) or the ``KARMO_*`` environment
+    variables.
     """
 
     serialize_as_secret_always = True
@@ -191,7 +193,9 @@ class OrganizationRoleProvider(ResourceProvider):
                         settings.api_url,
                         settings.token.get_secret_value(),
                         timeout=settings.timeout,
-                        max_retries=settings.max_retries,
+                        retry_policy=RetryPolicy(
+                            max_retries=settings.max_retries, deadline=settings.retry_deadline
+                        ),
                     )
                 client = runtime.client
         return client

@@ -37,6 +37,9 @@ class RetryPolicy:
     """Upper bound of a server-requested ``Retry-After`` wait, in seconds."""
     jitter: float = 0.25
     """Fraction of a computed delay removed at random (0 = no jitter)."""
+    deadline: float | None = 120.0
+    """Seconds one operation may spend in all, attempts and waits: no wait is started
+    that would end past it (``karmo:retryDeadline``). ``None``: no deadline."""
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:

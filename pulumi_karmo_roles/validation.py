@@ -7,12 +7,15 @@ states the rule and quotes the offending value.
 from __future__ import annotations
 
 import re
+import reprlib
+import unicodedata
 from typing import Any
 
 from .errors import InputError
 
 __all__ = [
     "NAME_MAX_LENGTH",
+    "ORGANIZATION_ID_MAX_LENGTH",
     "SLUG_PATTERN",
     "name_problem",
     "organization_id_problem",
@@ -26,12 +29,33 @@ SLUG_PATTERN = re.compile(r"org-[a-z0-9_-]+")
 NAME_MAX_LENGTH = 255
 """Longest role name, in characters."""
 
+ORGANIZATION_ID_MAX_LENGTH = 255
+"""Longest organization id we send (WorkOS ids are about 30 characters)."""
+
 _SHOWN = 60
+_REPR = reprlib.Repr()  # keyword arguments need 3.12
+_REPR.maxstring = _REPR.maxother = _SHOWN
+_REPR.maxlist = _REPR.maxdict = 4
+_REPR.maxlevel = 2
+
+# Characters that would let an organization id escape its URL path segment, or the id's
+# "{organization_id}/{slug}" form, if anything downstream ever decoded or split it.
+_PATH_UNSAFE = {"/": "'/'", "\\": "'\\'", "?": "'?'", "#": "'#'", "%": "'%'"}
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= _SHOWN else text[: _SHOWN - 4] + "...'"
+    """A short repr of a value for a message, bounded whatever its size or depth."""
+    return _REPR.repr(value)
+
+
+def _unprintable(value: str) -> str | None:
+    for ch in value:
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            return f"control character U+{ord(ch):04X}"
+        if category == "Cs":
+            return f"unpaired surrogate U+{ord(ch):04X}"
+    return None
 
 
 def _type_problem(value: Any) -> str | None:
@@ -62,6 +86,9 @@ def name_problem(value: Any) -> str | None:
         return f"name {problem}"
     if not value.strip():
         return f"name must not be blank, got {_show(value)}"
+    bad = _unprintable(value)
+    if bad:
+        return f"name must not contain control characters, got {bad} in {_show(value)}"
     if len(value) > NAME_MAX_LENGTH:
         return (
             f"name must be at most {NAME_MAX_LENGTH} characters, got {len(value)}: {_show(value)}"
@@ -76,13 +103,24 @@ def organization_id_problem(value: Any) -> str | None:
         return f"organization_id {problem}"
     if not value:
         return "organization_id must not be empty"
-    if "/" in value:
+    if len(value) > ORGANIZATION_ID_MAX_LENGTH:
         return (
-            "organization_id must not contain '/' (it is part of the resource id and of "
-            f"the URL path), got {_show(value)}"
+            f"organization_id must be at most {ORGANIZATION_ID_MAX_LENGTH} characters, "
+            f"got {len(value)}: {_show(value)}"
         )
+    for ch, shown in _PATH_UNSAFE.items():
+        if ch in value:
+            return (
+                f"organization_id must not contain {shown} (it is part of the resource id "
+                f"and of the URL path), got {_show(value)}"
+            )
+    if ".." in value:
+        return f"organization_id must not contain '..', got {_show(value)}"
     if any(ch.isspace() for ch in value):
         return f"organization_id must not contain whitespace, got {_show(value)}"
+    bad = _unprintable(value)
+    if bad:
+        return f"organization_id must not contain control characters, got {bad}"
     return None
 
 

@@ -25,6 +25,7 @@ import random
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -352,6 +353,12 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.state = state
         self.prefix = prefix
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-answer (a timeout, a capped read) is expected here.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class SandboxServer:
