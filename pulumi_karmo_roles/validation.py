@@ -45,7 +45,8 @@ _PATH_UNSAFE = {"/": "'/'", "\\": "'\\'", "?": "'?'", "#": "'#'", "%": "'%'"}
 
 def _show(value: Any) -> str:
     """A short repr of a value for a message, bounded whatever its size or depth."""
-    return _REPR.repr(value)
+    text = _REPR.repr(value)
+    return text if len(text) <= 2 * _SHOWN else text[: 2 * _SHOWN - 3] + "..."
 
 
 def _unprintable(value: str) -> str | None:
@@ -84,15 +85,16 @@ def name_problem(value: Any) -> str | None:
     problem = _type_problem(value)
     if problem:
         return f"name {problem}"
+    # Length first: a huge value is refused without scanning it.
+    if len(value) > NAME_MAX_LENGTH:
+        return (
+            f"name must be at most {NAME_MAX_LENGTH} characters, got {len(value)}: {_show(value)}"
+        )
     if not value.strip():
         return f"name must not be blank, got {_show(value)}"
     bad = _unprintable(value)
     if bad:
         return f"name must not contain control characters, got {bad} in {_show(value)}"
-    if len(value) > NAME_MAX_LENGTH:
-        return (
-            f"name must be at most {NAME_MAX_LENGTH} characters, got {len(value)}: {_show(value)}"
-        )
     return None
 
 

@@ -10,8 +10,15 @@ Faults, set at start or at run time (``POST /_sandbox/faults``):
 * ``rate_limit_share`` with ``retry_after``: that share of requests gets 429;
 * ``error_share`` with ``error_status``: that share gets a 5xx with a proxy's HTML page;
 * ``not_configured``: every request gets 503 with a Karmo body (provider not configured);
+* ``lost_answer_share``: that share of upserts is applied but answered 502;
+* ``answer_delay_ms``: a wait between applying an upsert and answering it;
 * a script (``POST /_sandbox/script``): the next requests get exactly these answers,
   e.g. ``[{"status": 500}, {"status": 429, "retry_after": "0"}, {"action": "drop"}]``.
+  Actions: ``drop`` (close, FIN), ``reset`` (abort, RST), ``truncate`` (half an answer,
+  then RST), ``hang`` (``seconds``; then nothing, or the normal answer with
+  ``"then": "answer"``); otherwise ``status`` with ``body`` ``karmo`` (default),
+  ``html``, a string or a JSON value, and ``retry_after``, ``code``, ``message``,
+  ``errors``.
 
 Admin endpoints under ``/_sandbox/`` need no token: ``GET roles``, ``GET stats``,
 ``POST faults``, ``POST script``, ``POST reset``. The sandbox keeps the last 1000 API
@@ -25,6 +32,7 @@ import random
 import re
 import secrets
 import socket
+import struct
 import sys
 import threading
 import time
@@ -63,6 +71,11 @@ class Faults:
     """Status of those errors (500, 502, 503 or 504)."""
     not_configured: bool = False
     """Answer every request 503 with a Karmo body: access provider not configured."""
+    lost_answer_share: float = 0.0
+    """Share (0..1) of valid upserts that are applied but answered 502, as when a proxy
+    loses Karmo's answer: the client cannot know the write happened."""
+    answer_delay_ms: float = 0.0
+    """Milliseconds to wait after applying an upsert, before answering it."""
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a JSON object of changes; unknown keys are an error."""
@@ -170,14 +183,25 @@ class _Handler(BaseHTTPRequestHandler):
         if roll < faults.rate_limit_share + faults.error_share:
             self._proxy_page(faults.error_status)
             return
-        self._api(method, path, body)
+        lose = roll >= 1.0 - faults.lost_answer_share
+        self._api(method, path, body, lose_answer=lose, answer_delay=faults.answer_delay_ms / 1000)
 
     def _scripted(self, answer: dict[str, Any]) -> bool:
         """Play one scripted answer; False if it only delays the normal answer."""
         action = answer.get("action")
-        if action == "drop":
+        if action == "drop":  # close without answering (FIN)
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+            return True
+        if action == "reset":  # abort without answering (RST)
+            self._reset()
+            return True
+        if action == "truncate":  # half an answer, then RST
+            self.wfile.write(
+                b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 64\r\n\r\n{"id": "role_'
+            )
+            self._reset()
             return True
         if action == "hang":
             time.sleep(float(answer.get("seconds", 5)))
@@ -202,7 +226,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(status, raw.encode(), answer.get("content_type", "text/plain"), headers)
         return True
 
-    def _api(self, method: str, path: str, body: bytes) -> None:
+    def _reset(self) -> None:
+        self.close_connection = True
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+
+    def _api(
+        self,
+        method: str,
+        path: str,
+        body: bytes,
+        *,
+        lose_answer: bool = False,
+        answer_delay: float = 0.0,
+    ) -> None:
         match = _ROLE_PATH.fullmatch(path)
         if not match:
             self._karmo_error(404, "40400000", f"No route for {method} {path}")
@@ -237,6 +274,11 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 role.name = payload["name"]
             state.stats["created" if created else "updated"] += 1
+        if answer_delay:
+            time.sleep(answer_delay)
+        if lose_answer:
+            self._proxy_page(502)
+            return
         self._json(201 if created else 200, {"id": role.role_id})
 
     def _admin(self, method: str, what: str, body: bytes) -> None:

@@ -1,0 +1,168 @@
+"""Hostile and odd input: property-based tests of check/diff/create/read, unicode names,
+and path injection."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import string
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import TOKEN
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
+from pulumi.output import UNKNOWN
+
+from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.errors import UnprocessableEntityError
+from pulumi_karmo_roles.provider import INPUT_PROPERTIES, OrganizationRoleProvider
+from pulumi_karmo_roles.sandbox import SandboxServer
+
+# What the engine can deliver: JSON-like values, and unknowns during preview.
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=300)
+    | st.builds(lambda ch, n: ch * n, st.characters(), st.integers(5_000, 300_000))
+    | st.just(UNKNOWN),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
+    ),
+    max_leaves=20,
+)
+any_props = st.dictionaries(
+    st.sampled_from([*INPUT_PROPERTIES, "role_id", "other", ""]), json_values, max_size=6
+)
+
+org_ids = st.text(string.ascii_letters + string.digits + "_-:.", min_size=1, max_size=60).filter(
+    lambda s: ".." not in s
+)
+slugs = st.from_regex(r"org-[a-z0-9_-]{1,40}", fullmatch=True)
+names = st.text(
+    st.characters(blacklist_categories=("Cc", "Cs")),
+    min_size=1,
+    max_size=255,
+).filter(lambda s: s.strip() != "")
+valid_inputs = st.fixed_dictionaries({"organization_id": org_ids, "slug": slugs, "name": names})
+
+
+@given(news=any_props, olds=any_props)
+def test_check_never_raises(news: dict[str, Any], olds: dict[str, Any]) -> None:
+    result = OrganizationRoleProvider().check(olds, news)
+    assert {f.property for f in result.failures} <= set(INPUT_PROPERTIES)
+    for failure in result.failures:
+        assert len(failure.reason) < 400  # bounded, whatever the value's size
+    assert set(result.inputs) <= set(INPUT_PROPERTIES)
+
+
+@given(news=any_props)
+def test_diff_never_raises(news: dict[str, Any]) -> None:
+    OrganizationRoleProvider().diff("org_1/org-a", {"role_id": "r"}, news)
+
+
+@given(inputs=valid_inputs)
+def test_valid_inputs_pass_check_and_diff_against_themselves_is_empty(
+    inputs: dict[str, str],
+) -> None:
+    provider = OrganizationRoleProvider()
+    assert provider.check({}, inputs).failures == []
+    result = provider.diff(f"{inputs['organization_id']}/{inputs['slug']}", inputs, dict(inputs))
+    assert result.changes is False
+    assert result.replaces == []
+
+
+@pytest.fixture(scope="module")
+def roundtrip() -> Iterator[tuple[OrganizationRoleProvider, SandboxServer]]:
+    with SandboxServer(token=TOKEN) as server:
+        provider = OrganizationRoleProvider()
+        config = {"karmo:apiUrl": server.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"}
+        provider.configure(ConfigureRequest(Config(config, "hostile")))
+        yield provider, server
+        provider.close()
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(inputs=valid_inputs)
+def test_valid_inputs_round_trip_through_create_and_read(
+    roundtrip: tuple[OrganizationRoleProvider, SandboxServer], inputs: dict[str, str]
+) -> None:
+    provider, server = roundtrip
+    created = provider.create(dict(inputs))
+    assert created.outs is not None
+    assert {k: created.outs[k] for k in INPUT_PROPERTIES} == inputs
+    read = provider.read(created.id, dict(created.outs))
+    assert read.id == created.id
+    assert read.outs == created.outs
+    # Karmo received the name exactly as declared.
+    key = (inputs["organization_id"], inputs["slug"])
+    assert server.roles()[key] == (created.outs["role_id"], inputs["name"])
+
+
+# Unicode, quotes and control characters ----------------------------------------------
+
+ODD_NAMES = [
+    "Admin 🚀🛡️",
+    "مدير المنظمة",  # right-to-left
+    "שלום",
+    "Åd\u0301min e\u0300\u0301\u0302",  # combining marks
+    'He said "admin" \\ it\'s fine',
+    "\u202eevil override",  # a bidi override is a format character, not a control one
+    "零号管理员",
+]
+
+
+@pytest.mark.parametrize("name", ODD_NAMES)
+def test_odd_names_are_sent_byte_exact(sandbox: SandboxServer, name: str) -> None:
+    inputs = {"organization_id": "org_1", "slug": "org-odd", "name": name}
+    assert OrganizationRoleProvider().check({}, inputs).failures == []
+    with KarmoClient(sandbox.url, TOKEN) as client:
+        client.upsert_role("org_1", "org-odd", name)
+    body = sandbox.requests()[-1]["body"]
+    assert json.loads(body) == {"name": name}
+    assert sandbox.roles()[("org_1", "org-odd")][1] == name
+
+
+@pytest.mark.parametrize("char", ["\x00", "\n", "\r", "\t", "\x1b", "\x7f", "\x85"])
+def test_control_characters_are_rejected_in_check(char: str) -> None:
+    result = OrganizationRoleProvider().check(
+        {}, {"organization_id": "org_1", "slug": "org-a", "name": f"Ad{char}min"}
+    )
+    assert [f.property for f in result.failures] == ["name"]
+    assert f"control character U+{ord(char):04X}" in result.failures[0].reason
+
+
+# Path injection ------------------------------------------------------------------------
+
+INJECTIONS = ["a/b", "..", "../x", "a%2Fb", "a?b=1", "a#frag", "a b", " a", "a\tb", "a\\b"]
+
+
+@pytest.mark.parametrize("value", INJECTIONS)
+def test_path_injection_is_rejected_in_check(value: str) -> None:
+    provider = OrganizationRoleProvider()
+    org = provider.check({}, {"organization_id": value, "slug": "org-a", "name": "A"})
+    assert [f.property for f in org.failures] == ["organization_id"]
+    slug = provider.check({}, {"organization_id": "org_1", "slug": f"org-{value}", "name": "A"})
+    assert [f.property for f in slug.failures] == ["slug"]
+
+
+@pytest.mark.parametrize("value", [*INJECTIONS, ".", "%", "a/../../admin"])
+def test_client_keeps_each_value_in_one_path_segment(sandbox: SandboxServer, value: str) -> None:
+    # The client alone, with values check would have refused: defence in depth.
+    with KarmoClient(sandbox.url, TOKEN, max_retries=0) as client:
+        # The sandbox rejects such a slug; the request's path is the point.
+        with contextlib.suppress(UnprocessableEntityError):
+            client.upsert_role(value, value, "A")
+    path = sandbox.requests()[-1]["path"]
+    segments = path.split("/")
+    assert segments[:2] == ["", "organizations"]
+    assert len(segments) == 5, path
+    assert segments[3] == "roles"
+    for segment in (segments[2], segments[4]):
+        assert not set("/?#") & set(segment)
+        assert segment not in (".", "..")
