@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -97,17 +96,19 @@ class KarmoClient:
         self._sleep = sleep
         self._clock = clock
         self._random = random.Random()  # noqa: S311 - jitter, not cryptography
-        self._http = httpx.Client(
-            base_url=self.base_url + "/",
-            headers={
+        # Requests go straight to an httpx transport (a keep-alive connection pool): the
+        # Client layer's cookies, redirects, auth flows and URL merging cost about a
+        # third of the CPU of a request and none of them apply to this API.
+        self._transport = transport or httpx.HTTPTransport()
+        self._headers = httpx.Headers(
+            {
                 "Authorization": f"Bearer {token}",
                 "User-Agent": USER_AGENT,
                 "Accept": "application/json",
-            },
-            timeout=httpx.Timeout(timeout),
-            transport=transport,
-            follow_redirects=False,
+                "Content-Type": "application/json",
+            }
         )
+        self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         self.timeout = timeout
 
     def __repr__(self) -> str:
@@ -126,7 +127,7 @@ class KarmoClient:
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._http.close()
+        self._transport.close()
 
     def upsert_role(self, organization_id: str, slug: str, name: str) -> UpsertedRole:
         """Create the role ``slug`` in ``organization_id`` with ``name``, or rename it if it
@@ -137,7 +138,7 @@ class KarmoClient:
         :raises KarmoError: a subclass that says what went wrong (see :mod:`.errors`).
         """
         path = _ROLE_PATH.format(organization_id=_segment(organization_id), slug=_segment(slug))
-        body = UpsertRoleRequest(name=name).model_dump()
+        body = UpsertRoleRequest(name=name).model_dump_json().encode()
         answer, attempts = self._send("PUT", path, body)
         if answer.status_code not in (200, 201):
             raise InvalidResponseError(
@@ -160,7 +161,7 @@ class KarmoClient:
             )
         return UpsertedRole(role_id=role_id, created=answer.status_code == 201)
 
-    def _send(self, method: str, path: str, body: Any) -> tuple[_Answer, int]:
+    def _send(self, method: str, path: str, body: bytes) -> tuple[_Answer, int]:
         """Send with retries; return the first 2xx answer with the number of attempts,
         or raise the error of the last attempt."""
         policy = self.retry_policy
@@ -236,22 +237,29 @@ class KarmoClient:
             attempts=attempts,
         )
 
-    def _once(self, method: str, path: str, body: Any) -> _Answer:
-        request = self._http.build_request(method, path.lstrip("/"), json=body)
+    def _once(self, method: str, path: str, body: bytes) -> _Answer:
+        request = httpx.Request(
+            method,
+            self.base_url + path,
+            headers=self._headers,
+            content=body,
+            extensions=self._extensions,
+        )
         started = time.perf_counter()
-        response = self._http.send(request, stream=True)
+        response = self._transport.handle_request(request)
         try:
             content = _read_capped(response)
         finally:
             response.close()
-        logger.debug(
-            "%s %s -> %d in %.1f ms (request id %s)",
-            method,
-            _ROLE_PATH,
-            response.status_code,
-            (time.perf_counter() - started) * 1000,
-            response.headers.get("X-Request-Id", "-"),
-        )
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (request id %s)",
+                method,
+                _ROLE_PATH,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+                response.headers.get("X-Request-Id", "-"),
+            )
         return _Answer(response.status_code, response.headers, content)
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import provider_pb2_grpc
@@ -56,10 +57,12 @@ def _deserialize(struct: Any) -> dict[str, Any]:
 class ProviderProcess:
     """One ``python -m pulumi.dynamic`` process and a gRPC stub to it."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str] | None = None, provider: ResourceProvider | None = None
+    ) -> None:
         child_env = {k: v for k, v in os.environ.items() if not k.startswith("KARMO_")}
         child_env.update(env or {})
-        self.provider = serialize_provider(OrganizationRoleProvider())
+        self.provider = serialize_provider(provider or OrganizationRoleProvider())
         self._stderr = tempfile.NamedTemporaryFile(prefix="dynamic-stderr-", delete=False)  # noqa: SIM115
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "pulumi.dynamic"],
@@ -73,6 +76,7 @@ class ProviderProcess:
             self.close()
             raise RuntimeError(f"pulumi.dynamic did not print a port: {line!r}\n{self.stderr()}")
         self.port = int(line)
+        self.pid = self._proc.pid
         self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         self.stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
 
@@ -84,6 +88,12 @@ class ProviderProcess:
             return getattr(self.stub, method)(request, timeout=60)
         except grpc.RpcError as exc:
             raise EngineError(exc.details() or str(exc)) from None
+
+    def create_request(self, props: dict[str, Any], name: str = "role") -> Any:
+        """A ready ``CreateRequest``, for callers that time the call alone."""
+        return proto.CreateRequest(
+            urn=self.urn(name), properties=_serialize(self._with_provider(props))
+        )
 
     def _with_provider(self, props: dict[str, Any]) -> dict[str, Any]:
         return {**props, "__provider": self.provider}
@@ -129,10 +139,7 @@ class ProviderProcess:
         )
 
     def create(self, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        response = self._call(
-            "Create",
-            proto.CreateRequest(urn=self.urn(), properties=_serialize(self._with_provider(props))),
-        )
+        response = self._call("Create", self.create_request(props))
         outs = _deserialize(response.properties)
         return response.id, outs
 

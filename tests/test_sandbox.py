@@ -87,3 +87,44 @@ def test_not_configured_fault() -> None:
         status, error = _put(server.url + "/organizations/o/roles/org-a", {"name": "A"})
     assert status == 503
     assert error["code"] == "50300001"
+
+
+def _admin(url: str, method: str = "GET", body: object = None) -> object:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return json.load(answer)
+
+
+def test_admin_endpoints_over_http() -> None:
+    with SandboxServer(token="dev-token") as server:
+        base = server.url + "/_sandbox/"
+        _put(server.url + "/organizations/org_1/roles/org-a", {"name": "A"})
+        roles = _admin(base + "roles")
+        assert roles == {
+            "roles": [
+                {
+                    "organization_id": "org_1",
+                    "slug": "org-a",
+                    "id": server.roles()[("org_1", "org-a")][0],
+                    "name": "A",
+                }
+            ]
+        }
+        stats = _admin(base + "stats")
+        assert isinstance(stats, dict)
+        assert (stats["requests"], stats["created"], stats["status_201"]) == (1, 1, 1)
+        assert _admin(base + "faults", "POST", {"not_configured": True})["not_configured"] is True  # type: ignore[index]
+        assert _put(server.url + "/organizations/o/roles/org-a", {"name": "A"})[0] == 503
+        assert _admin(base + "script", "POST", [{"status": 409}]) == {"queued": 1}
+        assert _admin(base + "reset", "POST", {}) == {}
+        assert server.roles() == {}
+        assert _put(server.url + "/organizations/o/roles/org-a", {"name": "A"})[0] == 201
+
+
+def test_rate_limit_window() -> None:
+    with SandboxServer(token="dev-token") as server:
+        server.set_faults(rate_limit_rps=3)
+        statuses = [_put(server.url + f"/organizations/o/roles/org-{i}", {"name": "A"})[0]
+                    for i in range(5)]  # fmt: skip
+    assert statuses == [201, 201, 201, 429, 429]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ssl
 import sys
 
 from .server import Faults, SandboxServer
@@ -34,7 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="answer 503 with a Karmo body: access provider not configured",
     )
+    parser.add_argument(
+        "--rate-limit-rps", type=float, default=0.0, help="at most this many requests a second"
+    )
     parser.add_argument("--seed", type=int, help="seed the fault dice")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
+    parser.add_argument("--tls-key", help="the certificate's PEM private key")
     args = parser.parse_args(argv)
 
     faults = Faults(
@@ -44,7 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         error_share=args.error_share,
         error_status=args.error_status,
         not_configured=args.not_configured,
+        rate_limit_rps=args.rate_limit_rps,
     )
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
     server = SandboxServer(
         args.token,
         host=args.host,
@@ -53,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         organizations=args.organizations,
         faults=faults,
         seed=args.seed,
+        tls=tls,
     )
     # The first line is machine-readable: harnesses wait for it.
     print(f"karmo sandbox listening on {server.url}", flush=True)

@@ -32,6 +32,7 @@ import random
 import re
 import secrets
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -76,6 +77,9 @@ class Faults:
     loses Karmo's answer: the client cannot know the write happened."""
     answer_delay_ms: float = 0.0
     """Milliseconds to wait after applying an upsert, before answering it."""
+    rate_limit_rps: float = 0.0
+    """If positive, at most this many API requests in any one-second window; beyond it,
+    429 with ``Retry-After`` set to when a request would next fit (decimal seconds)."""
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a JSON object of changes; unknown keys are an error."""
@@ -104,12 +108,23 @@ class _State:
     seen: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=1000))
     lock: threading.Lock = field(default_factory=threading.Lock)
     rng: random.Random = field(default_factory=random.Random)
+    window: deque[float] = field(default_factory=deque)
+
+    def admit(self, rps: float, now: float) -> float:
+        """Sliding one-second window: 0 if a request fits now, else seconds to wait."""
+        while self.window and self.window[0] <= now - 1.0:
+            self.window.popleft()
+        if len(self.window) < rps:
+            self.window.append(now)
+            return 0.0
+        return self.window[int(len(self.window) - rps)] + 1.0 - now
 
     def reset(self) -> None:
         self.roles.clear()
         self.script.clear()
         self.stats.clear()
         self.seen.clear()
+        self.window.clear()
         self.faults = Faults()
 
 
@@ -120,6 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.do_handshake()
         super().setup()
         with self.server.state.lock:
             self.server.state.stats["connections"] += 1
@@ -163,9 +180,20 @@ class _Handler(BaseHTTPRequestHandler):
             scripted = state.script.pop(0) if state.script else None
             faults = Faults(**asdict(state.faults))
             roll = state.rng.random()
+            wait = (
+                state.admit(faults.rate_limit_rps, time.monotonic()) if faults.rate_limit_rps else 0
+            )
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if scripted is not None and self._scripted(scripted):
+            return
+        if wait:
+            self._karmo_error(
+                429,
+                "42900002",
+                "Rate limit exceeded.",
+                {"Retry-After": f"{max(wait, 0.001):.3f}"},
+            )
             return
         if faults.not_configured:
             self._karmo_error(
@@ -282,6 +310,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(201 if created else 200, {"id": role.role_id})
 
     def _admin(self, method: str, what: str, body: bytes) -> None:
+        status, answer = self._admin_answer(method, what, body)
+        self._json(status, answer)  # sent outside the lock: _send takes it too
+
+    def _admin_answer(self, method: str, what: str, body: bytes) -> tuple[int, Any]:
         state = self.server.state
         with state.lock:
             if method == "GET" and what == "roles":
@@ -289,25 +321,23 @@ class _Handler(BaseHTTPRequestHandler):
                     {"organization_id": o, "slug": s, "id": r.role_id, "name": r.name}
                     for (o, s), r in sorted(state.roles.items())
                 ]
-                self._json(200, {"roles": roles})
-            elif method == "GET" and what == "stats":
-                self._json(200, dict(state.stats))
-            elif method == "POST" and what == "faults":
+                return 200, {"roles": roles}
+            if method == "GET" and what == "stats":
+                return 200, dict(state.stats)
+            if method == "POST" and what == "faults":
                 try:
                     state.faults.update(json.loads(body or b"{}"))
                 except (ValueError, TypeError) as exc:
-                    self._json(400, {"error": str(exc)})
-                    return
-                self._json(200, asdict(state.faults))
-            elif method == "POST" and what == "script":
+                    return 400, {"error": str(exc)}
+                return 200, asdict(state.faults)
+            if method == "POST" and what == "script":
                 answers = json.loads(body or b"[]")
                 state.script.extend(answers if isinstance(answers, list) else [answers])
-                self._json(200, {"queued": len(state.script)})
-            elif method == "POST" and what == "reset":
+                return 200, {"queued": len(state.script)}
+            if method == "POST" and what == "reset":
                 state.reset()
-                self._json(200, {})
-            else:
-                self._json(404, {"error": f"no admin endpoint {method} /_sandbox/{what}"})
+                return 200, {}
+        return 404, {"error": f"no admin endpoint {method} /_sandbox/{what}"}
 
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
@@ -390,11 +420,26 @@ def _role_id() -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], state: _State, prefix: str) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        state: _State,
+        prefix: str,
+        tls: ssl.SSLContext | None,
+    ) -> None:
         super().__init__(address, _Handler)
         self.state = state
         self.prefix = prefix
+        self.tls = tls
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            # The handshake runs in the connection's own thread (setup), not in accept.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that hangs up mid-answer (a timeout, a capped read) is expected here.
@@ -417,6 +462,7 @@ class SandboxServer:
     :param organizations: if given, only these organizations exist (others get 404).
     :param faults: faults to inject from the start.
     :param seed: seed of the fault dice, for repeatable runs.
+    :param tls: serve HTTPS with this server-side SSL context (e.g. from ``trustme``).
     """
 
     def __init__(
@@ -429,6 +475,7 @@ class SandboxServer:
         organizations: list[str] | None = None,
         faults: Faults | None = None,
         seed: int | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         state = _State(
             token=token,
@@ -438,7 +485,7 @@ class SandboxServer:
         if seed is not None:
             state.rng.seed(seed)
         self.prefix = prefix.rstrip("/")
-        self._server = _Server((host, port), state, self.prefix)
+        self._server = _Server((host, port), state, self.prefix, tls)
         self._thread: threading.Thread | None = None
 
     @property
@@ -449,7 +496,8 @@ class SandboxServer:
     @property
     def url(self) -> str:
         """The base URL to configure as ``karmo:apiUrl``."""
-        return f"http://127.0.0.1:{self.port}{self.prefix}"
+        scheme = "https" if self._server.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{self.prefix}"
 
     @property
     def faults(self) -> Faults:
