@@ -1,4 +1,4 @@
-"""A small synchronous client for Karmo's organization-role endpoint.
+"""A small synchronous client for Karmo's organization-role endpoints.
 
 It knows HTTP and Karmo's contract, and nothing of Pulumi. One client holds one
 connection pool (keep-alive) and is safe to share between threads.
@@ -10,9 +10,10 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Protocol
 from urllib.parse import quote
 
 import httpx
@@ -23,14 +24,30 @@ from .errors import (
     APIError,
     APIStatusError,
     APITimeoutError,
+    AuthenticationError,
     FieldError,
     InvalidResponseError,
     status_error,
 )
-from .models import KarmoErrorBody, UpsertRoleRequest, excerpt, parse_error_body, parse_role_id
+from .models import (
+    KarmoErrorBody,
+    SetPermissionsRequest,
+    UpsertRoleRequest,
+    excerpt,
+    parse_error_body,
+    parse_role_id,
+)
 from .retry import RETRYABLE_STATUSES, RetryPolicy
 
-__all__ = ["DEFAULT_TIMEOUT", "MAX_BODY_BYTES", "USER_AGENT", "KarmoClient", "UpsertedRole"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_BODY_BYTES",
+    "USER_AGENT",
+    "KarmoClient",
+    "StaticToken",
+    "TokenSource",
+    "UpsertedRole",
+]
 
 logger = logging.getLogger("pulumi_karmo_roles")
 
@@ -44,6 +61,38 @@ MAX_BODY_BYTES = 1 << 20
 """Largest response body read; a bigger one is cut there (it is never a valid answer)."""
 
 _ROLE_PATH = "/organizations/{organization_id}/roles/{slug}"
+_PERMISSIONS_PATH = _ROLE_PATH + "/permissions"
+
+
+class TokenSource(Protocol):
+    """Supplies the bearer token for each request, and may renew it after a 401."""
+
+    def token(self, client: KarmoClient) -> str:
+        """The token to send now."""
+        ...
+
+    def renew(self, client: KarmoClient, rejected: str) -> bool:
+        """Karmo answered 401 to ``rejected``: get a new token if possible. True if the
+        request is worth sending again."""
+        ...
+
+
+class StaticToken:
+    """A fixed bearer token (``karmo:token``); a 401 means it is wrong or expired."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "StaticToken('***')"
+
+    def token(self, client: KarmoClient) -> str:
+        """The token, as given."""
+        return self._token
+
+    def renew(self, client: KarmoClient, rejected: str) -> bool:
+        """A static token cannot be renewed."""
+        return False
 
 
 @dataclass(frozen=True)
@@ -64,12 +113,14 @@ class _Answer:
 
 
 class KarmoClient:
-    """Calls Karmo's role upsert with a bearer token, timeouts and retries.
+    """Calls Karmo's role endpoints with a bearer token, timeouts and retries.
 
     :param base_url: Karmo's API base URL; it may carry a path prefix
         (``https://api.example.com/auth-api``).
-    :param token: the bearer token. It is sent in the ``Authorization`` header only,
-        and never appears in ``repr()``, logs or errors.
+    :param token: the bearer token, or a :class:`TokenSource` that supplies (and renews)
+        one, such as :class:`~pulumi_karmo_roles.auth.ServiceTokenSource`. It is sent in
+        the ``Authorization`` header only, and never appears in ``repr()``, logs or
+        errors.
     :param timeout: seconds for connecting, for each read and write.
     :param max_retries: retries after the first attempt on 429, 500, 502, 504, a 503
         without a Karmo body, connection errors and timeouts.
@@ -82,7 +133,7 @@ class KarmoClient:
     def __init__(
         self,
         base_url: str,
-        token: str,
+        token: str | TokenSource,
         *,
         timeout: float = DEFAULT_TIMEOUT,
         max_retries: int = 4,
@@ -100,14 +151,12 @@ class KarmoClient:
         # Client layer's cookies, redirects, auth flows and URL merging cost about a
         # third of the CPU of a request and none of them apply to this API.
         self._transport = transport or httpx.HTTPTransport()
-        self._headers = httpx.Headers(
-            {
-                "Authorization": f"Bearer {token}",
-                "User-Agent": USER_AGENT,
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-            }
-        )
+        self._tokens: TokenSource = StaticToken(token) if isinstance(token, str) else token
+        self._headers = {
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        }
         self._extensions = {"timeout": httpx.Timeout(timeout).as_dict()}
         self.timeout = timeout
 
@@ -139,7 +188,7 @@ class KarmoClient:
         """
         path = _ROLE_PATH.format(organization_id=_segment(organization_id), slug=_segment(slug))
         body = UpsertRoleRequest(name=name).model_dump_json().encode()
-        answer, attempts = self._send("PUT", path, body)
+        answer, attempts = self._authorized("PUT", path, body)
         if answer.status_code not in (200, 201):
             raise InvalidResponseError(
                 f"Karmo answered PUT {path} with an unexpected {answer.status_code}: "
@@ -161,9 +210,42 @@ class KarmoClient:
             )
         return UpsertedRole(role_id=role_id, created=answer.status_code == 201)
 
-    def _send(self, method: str, path: str, body: bytes) -> tuple[_Answer, int]:
+    def set_role_permissions(
+        self, organization_id: str, slug: str, permissions: Iterable[str]
+    ) -> list[str]:
+        """Replace the role's complete permission set
+        (``PUT /organizations/{organization_id}/roles/{slug}/permissions``); an empty set
+        removes them all. Sends them sorted and de-duplicated, and returns what it sent.
+
+        :raises NotFoundError: the role does not exist.
+        :raises KarmoError: a subclass that says what went wrong (see :mod:`.errors`).
+        """
+        path = _PERMISSIONS_PATH.format(
+            organization_id=_segment(organization_id), slug=_segment(slug)
+        )
+        wanted = sorted(set(permissions))
+        body = SetPermissionsRequest(permissions=wanted).model_dump_json().encode()
+        self._authorized("PUT", path, body)
+        return wanted
+
+    def _authorized(self, method: str, path: str, body: bytes) -> tuple[_Answer, int]:
+        """Send with the current bearer token; on a 401, let the token source renew the
+        token once and send again."""
+        token = self._tokens.token(self)
+        try:
+            return self._send(method, path, body, {"Authorization": f"Bearer {token}"})
+        except AuthenticationError:
+            if not self._tokens.renew(self, token):
+                raise
+            logger.info("%s %s: 401, renewing the service token once", method, path)
+        token = self._tokens.token(self)
+        return self._send(method, path, body, {"Authorization": f"Bearer {token}"})
+
+    def _send(
+        self, method: str, path: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[_Answer, int]:
         """Send with retries; return the first 2xx answer with the number of attempts,
-        or raise the error of the last attempt."""
+        or raise the error of the last attempt. ``headers`` add to the client's own."""
         policy = self.retry_policy
         started = self._clock()
         attempt = 0
@@ -173,7 +255,7 @@ class KarmoClient:
             retry_after: str | None = None
             build: Callable[[int, str | None], APIError]
             try:
-                answer = self._once(method, path, body)
+                answer = self._once(method, path, body, headers)
             except httpx.TimeoutException as exc:
                 cause, retryable, reason = exc, True, "timed out"
                 build = functools.partial(self._timeout_error, method, path)
@@ -237,11 +319,11 @@ class KarmoClient:
             attempts=attempts,
         )
 
-    def _once(self, method: str, path: str, body: bytes) -> _Answer:
+    def _once(self, method: str, path: str, body: bytes, headers: Mapping[str, str]) -> _Answer:
         request = httpx.Request(
             method,
             self.base_url + path,
-            headers=self._headers,
+            headers={**self._headers, **headers},
             content=body,
             extensions=self._extensions,
         )

@@ -8,6 +8,8 @@ Pulumi config          environment          default
 ``karmo:timeout``      ``KARMO_TIMEOUT``    30 (seconds)
 ``karmo:maxRetries``   ``KARMO_MAX_RETRIES`` 4
 ``karmo:retryDeadline`` ``KARMO_RETRY_DEADLINE`` 120 (seconds for one operation, retries included)
+``karmo:auth``         ``KARMO_AUTH``       ``token`` (or ``aws-sigv4``: mint service tokens)
+``karmo:awsRegion``    ``AWS_REGION``       the AWS configuration's region
 =====================  ===================  ========
 """
 
@@ -22,7 +24,7 @@ from pydantic import SecretStr
 
 from .errors import ConfigurationError
 
-__all__ = ["CONFIG_KEYS", "Settings", "resolve_settings"]
+__all__ = ["AUTH_MODES", "CONFIG_KEYS", "Settings", "resolve_settings"]
 
 CONFIG_KEYS: dict[str, str] = {
     "karmo:apiUrl": "KARMO_API_URL",
@@ -30,8 +32,15 @@ CONFIG_KEYS: dict[str, str] = {
     "karmo:timeout": "KARMO_TIMEOUT",
     "karmo:maxRetries": "KARMO_MAX_RETRIES",
     "karmo:retryDeadline": "KARMO_RETRY_DEADLINE",
+    "karmo:auth": "KARMO_AUTH",
+    "karmo:awsRegion": "AWS_REGION",
 }
 """Each stack config key and the environment variable used when the stack lacks it."""
+
+
+AUTH_MODES = ("token", "aws-sigv4")
+"""``token``: a static bearer token. ``aws-sigv4``: service tokens minted through
+``POST /auth/token``, signed with AWS credentials."""
 
 
 @dataclass(frozen=True)
@@ -40,14 +49,19 @@ class Settings:
 
     api_url: str
     """Karmo's API base URL, without a trailing slash."""
-    token: SecretStr = field(repr=False)
-    """The bearer token; ``token.get_secret_value()`` reveals it."""
+    token: SecretStr | None = field(repr=False)
+    """The static bearer token (``auth == "token"``); ``token.get_secret_value()``
+    reveals it."""
     timeout: float = 30.0
     """Seconds to wait for Karmo per connect/read/write."""
     max_retries: int = 4
     """Retries after the first attempt."""
     retry_deadline: float = 120.0
     """Seconds one operation may take in all, retries and waits included."""
+    auth: str = "token"
+    """How requests authenticate: one of :data:`AUTH_MODES`."""
+    aws_region: str | None = None
+    """The AWS region for SigV4 signing (``aws-sigv4``); ``None``: the AWS config's."""
 
 
 def resolve_settings(
@@ -70,13 +84,19 @@ def resolve_settings(
 
     url, url_source = lookup("karmo:apiUrl")
     token, _ = lookup("karmo:token")
+    auth, auth_source = lookup("karmo:auth")
+    auth = auth or "token"
+    if auth not in AUTH_MODES:
+        raise ConfigurationError(
+            f"{auth_source} must be one of {', '.join(AUTH_MODES)}, got {auth!r}."
+        )
     missing = []
     if url is None:
         missing.append(
             "the Karmo API URL: run `pulumi config set karmo:apiUrl https://...` "
             "or set KARMO_API_URL"
         )
-    if token is None:
+    if token is None and auth == "token":
         missing.append(
             "the Karmo API token: run `pulumi config set --secret karmo:token <token>` "
             "or set KARMO_TOKEN"
@@ -84,7 +104,6 @@ def resolve_settings(
     if missing:
         raise ConfigurationError("pulumi-karmo-roles is missing " + "; and ".join(missing) + ".")
     assert url is not None
-    assert token is not None
     _check_url(url, url_source)
 
     timeout = _positive_seconds(*lookup("karmo:timeout"), default=30.0)
@@ -104,10 +123,12 @@ def resolve_settings(
 
     return Settings(
         api_url=url.rstrip("/"),
-        token=SecretStr(token),
+        token=SecretStr(token) if token is not None else None,
         timeout=timeout,
         max_retries=max_retries,
         retry_deadline=retry_deadline,
+        auth=auth,
+        aws_region=lookup("karmo:awsRegion")[0],
     )
 
 

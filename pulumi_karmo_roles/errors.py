@@ -5,6 +5,8 @@
     KarmoError
     ├── ConfigurationError            apiUrl / token / timeout / maxRetries missing or invalid
     ├── InputError                    a role's properties break a rule (or a malformed id)
+    ├── ServiceTokenError             Karmo would not issue a service token (aws-sigv4 auth)
+    ├── PermissionsNotAppliedError    the role was written, its permissions were not
     └── APIError                      something went wrong talking to Karmo
         ├── APIConnectionError        Karmo could not be reached (refused, reset, DNS)
         │   └── APITimeoutError       Karmo did not answer within the timeout
@@ -48,8 +50,10 @@ __all__ = [
     "KarmoError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PermissionsNotAppliedError",
     "ProviderNotConfiguredError",
     "RateLimitError",
+    "ServiceTokenError",
     "UnprocessableEntityError",
     "status_error",
 ]
@@ -85,6 +89,24 @@ class FieldError:
         if self.pointer and self.detail:
             return f"{self.pointer}: {self.detail}"
         return self.pointer or self.detail or "(no detail)"
+
+
+class ServiceTokenError(KarmoError):
+    """``POST /auth/token`` did not yield a service token (``karmo:auth`` is
+    ``aws-sigv4``): the AWS identity may not call it, or the answer was unusable."""
+
+
+class PermissionsNotAppliedError(KarmoError):
+    """The role was created or renamed, but setting its permissions failed. The role
+    exists in Karmo with its previous permissions; both calls are idempotent, so the next
+    ``pulumi up`` converges. The failure itself is the ``__cause__``."""
+
+    role_id: str
+    """The role's id, which Karmo returned before the permissions failed."""
+
+    def __init__(self, message: str, *, role_id: str) -> None:
+        super().__init__(message)
+        self.role_id = role_id
 
 
 class APIError(KarmoError):

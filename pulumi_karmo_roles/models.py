@@ -19,6 +19,8 @@ __all__ = [
     "KarmoErrorBody",
     "KarmoFieldError",
     "RoleIdResponse",
+    "ServiceTokenResponse",
+    "SetPermissionsRequest",
     "UpsertRoleRequest",
     "excerpt",
     "parse_error_body",
@@ -35,6 +37,31 @@ class UpsertRoleRequest(BaseModel):
 
     name: str = Field(min_length=1, max_length=255)
     """Human-readable role name shown in the access provider."""
+
+
+class SetPermissionsRequest(BaseModel):
+    """Body of ``PUT /organizations/{organizationId}/roles/{slug}/permissions``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    permissions: list[str]
+    """The role's complete permission set (slugs such as ``reports:export``)."""
+
+
+class ServiceTokenResponse(BaseModel):
+    """Body of ``POST /auth/token``: a short-lived service JWT and its lifetime."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    access_token: str = Field(
+        min_length=1, validation_alias=AliasChoices("access_token", "accessToken")
+    )
+    expires_in: float = Field(
+        default=900, gt=0, validation_alias=AliasChoices("expires_in", "expiresIn")
+    )
+
+    def __repr__(self) -> str:
+        return f"ServiceTokenResponse(access_token='***', expires_in={self.expires_in})"
 
 
 class RoleIdResponse(BaseModel):

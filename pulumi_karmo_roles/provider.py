@@ -15,9 +15,12 @@ Never rename or move this class: state refers to it as
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pulumi
 from pulumi.dynamic import (
@@ -32,31 +35,49 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from .client import KarmoClient
+from .auth import ServiceTokenSource, sigv4_signer
+from .client import KarmoClient, TokenSource
 from .config import CONFIG_KEYS, resolve_settings
-from .errors import InputError
+from .errors import InputError, KarmoError, NotFoundError, PermissionsNotAppliedError
 from .retry import RetryPolicy
 from .validation import (
     name_problem,
     organization_id_problem,
+    permissions_problem,
     slug_problem,
     split_resource_id,
 )
 
 __all__ = ["INPUT_PROPERTIES", "OUTPUT_PROPERTIES", "OrganizationRoleProvider"]
 
-INPUT_PROPERTIES = ("organization_id", "slug", "name")
-"""The resource's inputs, in the order failures are reported."""
+INPUT_PROPERTIES = ("organization_id", "slug", "name", "permissions")
+"""The resource's inputs, in the order failures are reported (``permissions`` is
+optional)."""
 
 OUTPUT_PROPERTIES = (*INPUT_PROPERTIES, "role_id")
-"""The resource's outputs: the inputs plus Karmo's role id."""
+"""The resource's outputs: the inputs plus Karmo's role id. The ``permissions`` output is
+the set Karmo was given, sorted, or ``None`` when the role's permissions are unmanaged."""
 
 _REPLACE_PROPERTIES = ("organization_id", "slug")
-_PROBLEMS = {
+
+
+def _is_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown)
+
+
+_PROBLEMS: dict[str, Callable[[Any], str | None]] = {
     "organization_id": organization_id_problem,
     "slug": slug_problem,
     "name": name_problem,
+    "permissions": functools.partial(permissions_problem, is_unknown=_is_unknown),
 }
+
+
+class _Role(NamedTuple):
+    organization_id: str
+    slug: str
+    name: str
+    permissions: list[str] | None  # None: not managed by Pulumi
 
 
 class _Runtime:
@@ -73,8 +94,8 @@ class OrganizationRoleProvider(ResourceProvider):
 
     Construct it with no arguments; it reads its settings in the provider process from
     the stack config (``karmo:apiUrl``, ``karmo:token``, ``karmo:timeout``,
-    ``karmo:maxRetries``, ``karmo:retryDeadline``) or the ``KARMO_*`` environment
-    variables.
+    ``karmo:maxRetries``, ``karmo:retryDeadline``, ``karmo:auth``, ``karmo:awsRegion``)
+    or the environment (see :mod:`pulumi_karmo_roles.config`).
     """
 
     serialize_as_secret_always = True
@@ -114,31 +135,48 @@ class OrganizationRoleProvider(ResourceProvider):
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Compare the new inputs with the recorded outputs: a new ``name`` updates in
-        place; a new ``organization_id`` or ``slug`` is another role, so it replaces."""
+        """Compare the new inputs with the recorded outputs: a new ``name`` or permission
+        set updates in place; a new ``organization_id`` or ``slug`` is another role, so it
+        replaces. Permissions compare as sets (order and duplicates make no change)."""
         replaces = [key for key in _REPLACE_PROPERTIES if _changed(olds.get(key), news.get(key))]
         changed = replaces + (["name"] if _changed(olds.get("name"), news.get("name")) else [])
+        if _permissions_changed(olds.get("permissions"), news.get("permissions")):
+            changed.append("permissions")
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        """Upsert the role. Karmo's PUT is idempotent, so a create that failed halfway (or
-        an existing role declared in code) converges on the same role when run again."""
-        organization_id, slug, name = _role_inputs(props)
-        role = self._client().upsert_role(organization_id, slug, name)
-        if not role.created:
+        """Upsert the role, then set its permissions if they are managed. Both calls are
+        idempotent, so a create that failed halfway (or an existing role declared in code)
+        converges on the same role when run again."""
+        role = _role_inputs(props)
+        client = self._client()
+        upserted = client.upsert_role(role.organization_id, role.slug, role.name)
+        if not upserted.created:
             pulumi.log.info(
-                f"Karmo role {slug!r} already existed in organization {organization_id!r} "
-                f"({role.role_id}): adopted, and its name set to {name!r}."
+                f"Karmo role {role.slug!r} already existed in organization "
+                f"{role.organization_id!r} ({upserted.role_id}): adopted, and its name set "
+                f"to {role.name!r}."
             )
+        permissions = self._apply_permissions(client, role, upserted.role_id)
         return CreateResult(
-            f"{organization_id}/{slug}", _outputs(organization_id, slug, name, role.role_id)
+            f"{role.organization_id}/{role.slug}",
+            _outputs(role, upserted.role_id, permissions),
         )
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """Upsert the role with its new name."""
-        organization_id, slug, name = _role_inputs(news)
-        role = self._client().upsert_role(organization_id, slug, name)
-        return UpdateResult(_outputs(organization_id, slug, name, role.role_id))
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """Send only what changed: the upsert for a new name, the permissions request for
+        a new permission set. Dropping ``permissions`` stops managing them (no request)."""
+        role = _role_inputs(news)
+        client = self._client()
+        role_id = olds.get("role_id")
+        if role.name != olds.get("name") or not role_id:
+            role_id = client.upsert_role(role.organization_id, role.slug, role.name).role_id
+        permissions = olds.get("permissions")
+        if role.permissions is None:
+            permissions = None
+        elif permissions is None or set(permissions) != set(role.permissions):
+            permissions = self._apply_permissions(client, role, role_id)
+        return UpdateResult(_outputs(role, role_id, permissions))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Return the recorded state: Karmo has no endpoint to read a role, so a refresh
@@ -159,19 +197,42 @@ class OrganizationRoleProvider(ResourceProvider):
                     f"resource was declared with {key} {given!r}"
                 )
         name = props.get("name")
-        return ReadResult(
-            id_, _outputs(organization_id, slug, name if isinstance(name, str) else None, None)
-        )
+        role = _Role(organization_id, slug, name if isinstance(name, str) else "", None)
+        outs = _outputs(role, None, None)
+        outs["name"] = name if isinstance(name, str) else None
+        return ReadResult(id_, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Forget the role. Karmo has no delete operation: the role stays in Karmo, and
-        the user is warned so."""
+        the user is warned so. If Pulumi managed its permissions, they are cleared first,
+        so a role removed from code no longer grants anything."""
         slug, organization_id = props.get("slug"), props.get("organization_id")
+        cleared = ""
+        if props.get("permissions") is not None:
+            with contextlib.suppress(NotFoundError):  # no role: nothing is granted
+                self._client().set_role_permissions(str(organization_id), str(slug), [])
+            cleared = " with no permissions (Pulumi cleared them)"
         pulumi.log.warn(
             f"Karmo has no delete operation: role {slug!r} in organization "
-            f"{organization_id!r} remains in Karmo. Pulumi no longer manages it; remove "
-            "it in Karmo or its access provider if it must go."
+            f"{organization_id!r} remains in Karmo{cleared}. Pulumi no longer manages it; "
+            "remove it in Karmo or its access provider if it must go."
         )
+
+    def _apply_permissions(
+        self, client: KarmoClient, role: _Role, role_id: str
+    ) -> list[str] | None:
+        if role.permissions is None:
+            return None
+        try:
+            return client.set_role_permissions(role.organization_id, role.slug, role.permissions)
+        except KarmoError as exc:
+            raise PermissionsNotAppliedError(
+                f"Karmo role {role.slug!r} in organization {role.organization_id!r} "
+                f"({role_id}) is written, but its permissions were not set: {exc} The role "
+                "keeps its previous permissions; the next `pulumi up` converges (both "
+                "requests are idempotent).",
+                role_id=role_id,
+            ) from exc
 
     def close(self) -> None:
         """Close the HTTP client, if one was built. The provider process never needs to
@@ -189,9 +250,14 @@ class OrganizationRoleProvider(ResourceProvider):
             with runtime.lock:
                 if runtime.client is None:
                     settings = resolve_settings(runtime.stack_config, os.environ)
+                    tokens: str | TokenSource
+                    if settings.token is not None and settings.auth == "token":
+                        tokens = settings.token.get_secret_value()
+                    else:
+                        tokens = ServiceTokenSource(sigv4_signer(settings.aws_region))
                     runtime.client = KarmoClient(
                         settings.api_url,
-                        settings.token.get_secret_value(),
+                        tokens,
                         timeout=settings.timeout,
                         retry_policy=RetryPolicy(
                             max_retries=settings.max_retries, deadline=settings.retry_deadline
@@ -205,17 +271,37 @@ def _changed(old: Any, new: Any) -> bool:
     return isinstance(new, Unknown) or old != new
 
 
-def _role_inputs(props: dict[str, Any]) -> tuple[str, str, str]:
+def _permissions_changed(old: Any, new: Any) -> bool:
+    if _is_unknown(new) or (isinstance(new, list) and any(map(_is_unknown, new))):
+        return True
+    if old is None or new is None:
+        return (old is None) != (new is None)
+    return set(old) != set(new)
+
+
+def _role_inputs(props: dict[str, Any]) -> _Role:
     problems = [p for p in (_PROBLEMS[key](props.get(key)) for key in INPUT_PROPERTIES) if p]
+    if props.get("permissions") is not None and any(map(_is_unknown, props["permissions"])):
+        problems.append("permissions holds values that are still unknown")
     if problems:
         raise InputError("Invalid OrganizationRole: " + "; ".join(problems))
-    return props["organization_id"], props["slug"], props["name"]
+    permissions = props.get("permissions")
+    return _Role(
+        props["organization_id"],
+        props["slug"],
+        props["name"],
+        None if permissions is None else list(permissions),
+    )
 
 
-def _outputs(
-    organization_id: str, slug: str, name: str | None, role_id: str | None
-) -> dict[str, Any]:
-    return {"organization_id": organization_id, "slug": slug, "name": name, "role_id": role_id}
+def _outputs(role: _Role, role_id: str | None, permissions: list[str] | None) -> dict[str, Any]:
+    return {
+        "organization_id": role.organization_id,
+        "slug": role.slug,
+        "name": role.name,
+        "permissions": permissions,
+        "role_id": role_id,
+    }
 
 
 def _text(value: Any) -> str | None:

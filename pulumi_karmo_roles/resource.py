@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pulumi
@@ -22,6 +23,7 @@ class OrganizationRoleArgs:
         organization_id: pulumi.Input[str],
         slug: pulumi.Input[str],
         name: pulumi.Input[str],
+        permissions: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
     ) -> None:
         """
         :param organization_id: The organization (tenant) the role belongs to; in WorkOS
@@ -31,10 +33,16 @@ class OrganizationRoleArgs:
             replaces the role.
         :param name: The human-readable name shown in the access provider, at most 255
             characters. Changing it updates the role in place.
+        :param permissions: The role's complete permission set (slugs matching
+            ``^[a-z0-9:._*-]+$``, e.g. ``reports:export``). When given, Pulumi owns it: it
+            replaces whatever the role had. When omitted, Pulumi never touches the role's
+            permissions.
         """
         pulumi.set(__self__, "organization_id", organization_id)
         pulumi.set(__self__, "slug", slug)
         pulumi.set(__self__, "name", name)
+        if permissions is not None:
+            pulumi.set(__self__, "permissions", permissions)
 
     @property
     @pulumi.getter(name="organization_id")
@@ -66,6 +74,17 @@ class OrganizationRoleArgs:
     def name(self, value: pulumi.Input[str]) -> None:
         pulumi.set(self, "name", value)
 
+    @property
+    @pulumi.getter(name="permissions")
+    def permissions(self) -> pulumi.Input[Sequence[pulumi.Input[str]]] | None:
+        """The complete permission set Pulumi owns, or ``None`` to leave it unmanaged.
+        Compared as a set; a change updates in place."""
+        return pulumi.get(self, "permissions")  # type: ignore[no-any-return]
+
+    @permissions.setter
+    def permissions(self, value: pulumi.Input[Sequence[pulumi.Input[str]]] | None) -> None:
+        pulumi.set(self, "permissions", value)
+
 
 class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="OrganizationRole"):
     """A role in a Karmo organization, created or updated through Karmo's upsert.
@@ -87,6 +106,9 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
     """The role slug, e.g. ``org-admin``."""
     name: pulumi.Output[str]
     """The role's display name."""
+    permissions: pulumi.Output[Sequence[str] | None]
+    """The permission set Karmo was given, sorted and de-duplicated; ``None`` when the
+    role's permissions are not managed by Pulumi."""
     role_id: pulumi.Output[str]
     """The access provider's identifier for the role, as Karmo returned it (e.g.
     ``role_01HXYZ``). Unknown until the role is created; not known for a role looked up
@@ -101,6 +123,7 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
         organization_id: pulumi.Input[str] | None = None,
         slug: pulumi.Input[str] | None = None,
         name: pulumi.Input[str] | None = None,
+        permissions: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
     ) -> None:
         """Declare a Karmo organization role.
 
@@ -112,10 +135,17 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
         :param organization_id: The organization id, e.g. ``org_123`` (replaces on change).
         :param slug: The role slug, e.g. ``org-admin`` (replaces on change).
         :param name: The display name (updated in place).
+        :param permissions: The complete permission set, owned by Pulumi when given
+            (updated in place); omit it to leave the role's permissions alone.
         """
         if isinstance(args, pulumi.ResourceOptions) and opts is None:
             args, opts = None, args
-        keywords = {"organization_id": organization_id, "slug": slug, "name": name}
+        keywords = {
+            "organization_id": organization_id,
+            "slug": slug,
+            "name": name,
+            "permissions": permissions,
+        }
         if args is not None:
             if any(v is not None for v in keywords.values()):
                 raise TypeError(
@@ -124,8 +154,8 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
             keywords = {key: getattr(args, key) for key in keywords}
         opts = opts or pulumi.ResourceOptions()
         if opts.id is None and opts.urn is None:
-            for key, value in keywords.items():
-                if value is None:
+            for key in ("organization_id", "slug", "name"):
+                if keywords[key] is None:
                     raise TypeError(f"Missing required property '{key}'")
         props: dict[str, Any] = {**keywords, "role_id": None}
         super().__init__(OrganizationRoleProvider(), resource_name, props, opts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import reprlib
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from .errors import InputError
@@ -16,9 +17,11 @@ from .errors import InputError
 __all__ = [
     "NAME_MAX_LENGTH",
     "ORGANIZATION_ID_MAX_LENGTH",
+    "PERMISSION_PATTERN",
     "SLUG_PATTERN",
     "name_problem",
     "organization_id_problem",
+    "permissions_problem",
     "slug_problem",
     "split_resource_id",
 ]
@@ -124,6 +127,53 @@ def organization_id_problem(value: Any) -> str | None:
     if bad:
         return f"organization_id must not contain control characters, got {bad}"
     return None
+
+
+PERMISSION_PATTERN = re.compile(r"[a-z0-9:._*-]+")
+"""Karmo's rule for a permission slug (matched in full): ``^[a-z0-9:._*-]+$``."""
+
+
+def permissions_problem(
+    value: Any, *, is_unknown: Callable[[Any], bool] = lambda _: False
+) -> str | None:
+    """Why ``value`` is not a valid permission list, or ``None``. ``None`` (absent) is
+    valid; entries for which ``is_unknown`` is true are not checked. Names at most three
+    offending entries of each kind, so the message stays short."""
+    if value is None or is_unknown(value):
+        return None
+    if not isinstance(value, list | tuple):
+        return f"permissions must be a list of strings, got {type(value).__name__} {_show(value)}"
+    not_text: list[str] = []
+    bad: list[str] = []
+    repeated: list[str] = []
+    first_seen: dict[str, int] = {}
+    for i, entry in enumerate(value):
+        if is_unknown(entry):
+            continue
+        if not isinstance(entry, str):
+            not_text.append(f"permissions[{i}] ({type(entry).__name__})")
+        elif not PERMISSION_PATTERN.fullmatch(entry):
+            bad.append(f"permissions[{i}] {_show(entry[:40])}")
+        elif entry in first_seen:
+            repeated.append(f"permissions[{i}] {_show(entry[:40])} (= [{first_seen[entry]}])")
+        else:
+            first_seen[entry] = i
+    problems = []
+    if not_text:
+        problems.append(f"{_few(not_text)} must be strings")
+    if bad:
+        problems.append(
+            f"{_few(bad)} may contain only lowercase letters, numbers, colons, periods, "
+            "underscores, hyphens and asterisks (^[a-z0-9:._*-]+$)"
+        )
+    if repeated:
+        problems.append(f"{_few(repeated)} repeat earlier entries")
+    return "; ".join(problems) or None
+
+
+def _few(items: list[str]) -> str:
+    more = f" and {len(items) - 3} more" if len(items) > 3 else ""
+    return ", ".join(items[:3]) + more
 
 
 def split_resource_id(resource_id: str) -> tuple[str, str]:

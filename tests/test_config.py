@@ -14,6 +14,7 @@ BASE = {"karmo:apiUrl": "https://karmo.example/auth-api/", "karmo:token": TOKEN}
 def test_stack_config_and_defaults() -> None:
     settings = resolve_settings(BASE, {})
     assert settings.api_url == "https://karmo.example/auth-api"
+    assert settings.token is not None
     assert settings.token.get_secret_value() == TOKEN
     assert (settings.timeout, settings.max_retries) == (30.0, 4)
 
@@ -22,6 +23,7 @@ def test_stack_config_wins_over_environment() -> None:
     env = {"KARMO_API_URL": "http://other", "KARMO_TOKEN": "other", "KARMO_TIMEOUT": "1"}
     settings = resolve_settings({**BASE, "karmo:timeout": "12.5"}, env)
     assert settings.api_url == "https://karmo.example/auth-api"
+    assert settings.token is not None
     assert settings.token.get_secret_value() == TOKEN
     assert settings.timeout == 12.5
 

@@ -95,7 +95,8 @@ def test_valid_inputs_round_trip_through_create_and_read(
     provider, server = roundtrip
     created = provider.create(dict(inputs))
     assert created.outs is not None
-    assert {k: created.outs[k] for k in INPUT_PROPERTIES} == inputs
+    assert {k: created.outs[k] for k in inputs} == inputs
+    assert created.outs["permissions"] is None  # not given: not managed
     read = provider.read(created.id, dict(created.outs))
     assert read.id == created.id
     assert read.outs == created.outs

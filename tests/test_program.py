@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import runpy
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +25,8 @@ from pulumi.runtime.settings import reset_options
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleArgs
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "basic" / "__main__.py"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLE = EXAMPLES / "basic" / "__main__.py"
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 
 
@@ -56,19 +58,33 @@ class ProviderMocks(pulumi.runtime.Mocks):
         return {}, None
 
 
-@pytest.fixture
-def mocks() -> Iterator[ProviderMocks]:
-    """A fresh mocked runtime (its own event loop and root stack) for each test."""
+@contextlib.contextmanager
+def mocked_runtime(project: str, config: dict[str, str]) -> Iterator[ProviderMocks]:
+    """A fresh mocked runtime (its own event loop and root stack)."""
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     mocks = ProviderMocks()
-    pulumi.runtime.set_mocks(mocks, project="karmo-roles-basic", stack="dev", preview=False)
-    pulumi.runtime.set_all_config({"karmo-roles-basic:customerOrganizationId": "org_customer_42"})
+    pulumi.runtime.set_mocks(mocks, project=project, stack="dev", preview=False)
+    pulumi.runtime.set_all_config({f"{project}:{k}": v for k, v in config.items()})
     yield mocks
     pulumi.runtime.set_all_config({})
     reset_options()  # no engine, no root stack: later tests see a plain process again
     asyncio.set_event_loop(None)
     loop.close()
+
+
+@pytest.fixture
+def mocks() -> Iterator[ProviderMocks]:
+    """The runtime of examples/basic, for each test."""
+    with mocked_runtime("karmo-roles-basic", {"customerOrganizationId": "org_customer_42"}) as m:
+        yield m
+
+
+@pytest.fixture
+def production_mocks() -> Iterator[ProviderMocks]:
+    """The runtime of examples/production."""
+    with mocked_runtime("karmo-roles-production", {"organizationId": "org_prod"}) as m:
+        yield m
 
 
 @pulumi.runtime.test
@@ -151,6 +167,27 @@ def test_get_looks_up_by_id(mocks: ProviderMocks) -> Any:
         assert values == ["org_1/org-admin", "org_1", "org-admin", "Admin"]
 
     return pulumi.Output.all(role.id, role.organization_id, role.slug, role.name).apply(check)
+
+
+@pulumi.runtime.test
+def test_production_example_owns_permission_sets(production_mocks: ProviderMocks) -> Any:
+    runpy.run_path(str(EXAMPLES / "production" / "__main__.py"))
+
+    def check(role_ids: dict[str, str]) -> None:
+        assert set(role_ids) == {"org-admin", "org-billing", "org-member"}
+        by_name = {r.name: r.inputs for r in production_mocks.registered}
+        assert by_name["org-billing"]["permissions"] == [
+            "billing:read",
+            "billing:write",
+            "reports:export",
+        ]
+        assert all(inputs["organization_id"] == "org_prod" for inputs in by_name.values())
+        # The auditor's permissions are not managed: the input is absent.
+        assert by_name["org-auditor"].get("permissions") is None
+
+    stack = get_root_resource()
+    assert stack is not None
+    return pulumi.Output.from_input(stack.outputs["roleIds"]).apply(check)  # type: ignore[attr-defined]
 
 
 def test_missing_property_is_a_type_error() -> None:

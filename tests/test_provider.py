@@ -23,7 +23,7 @@ from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 VALID = {"organization_id": "org_123", "slug": "org-admin", "name": "Organization Admin"}
-OUTPUTS = {**VALID, "role_id": "role_01HXYZ"}
+OUTPUTS = {**VALID, "permissions": None, "role_id": "role_01HXYZ"}
 
 
 _OPEN: list[OrganizationRoleProvider] = []
@@ -137,6 +137,7 @@ def test_get_derives_keys_from_id() -> None:
         "organization_id": "org_123",
         "slug": "org-admin",
         "name": "Admin",
+        "permissions": None,
         "role_id": None,
     }
 
@@ -172,9 +173,9 @@ def test_create_and_update_against_sandbox(sandbox: SandboxServer) -> None:
     assert created.id == "org_123/org-admin"
     assert created.outs is not None
     role_id = created.outs["role_id"]
-    assert created.outs == {**VALID, "role_id": role_id}
+    assert created.outs == {**VALID, "permissions": None, "role_id": role_id}
     updated = provider.update(created.id, created.outs, {**VALID, "name": "Admins"})
-    assert updated.outs == {**VALID, "name": "Admins", "role_id": role_id}
+    assert updated.outs == {**VALID, "name": "Admins", "permissions": None, "role_id": role_id}
     assert sandbox.roles() == {("org_123", "org-admin"): (role_id, "Admins")}
 
 

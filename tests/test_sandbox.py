@@ -108,6 +108,7 @@ def test_admin_endpoints_over_http() -> None:
                     "slug": "org-a",
                     "id": server.roles()[("org_1", "org-a")][0],
                     "name": "A",
+                    "permissions": [],
                 }
             ]
         }

@@ -17,7 +17,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8787, help="port (0 picks a free one)")
-    parser.add_argument("--token", required=True, help="the bearer token to accept")
+    parser.add_argument("--token", default="", help="the bearer token to accept")
+    parser.add_argument(
+        "--mint-tokens",
+        type=int,
+        metavar="SECONDS",
+        help="require service tokens from POST /auth/token (SigV4-signed), valid this long",
+    )
     parser.add_argument("--prefix", default="", help="path prefix of the API, e.g. /auth-api")
     parser.add_argument(
         "--organization",
@@ -42,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
     parser.add_argument("--tls-key", help="the certificate's PEM private key")
     args = parser.parse_args(argv)
+    if not args.token and args.mint_tokens is None:
+        parser.error("give --token, or --mint-tokens for service-token mode")
 
     faults = Faults(
         latency_ms=args.latency_ms,
@@ -65,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         faults=faults,
         seed=args.seed,
         tls=tls,
+        token_lifetime=args.mint_tokens,
     )
     # The first line is machine-readable: harnesses wait for it.
     print(f"karmo sandbox listening on {server.url}", flush=True)

@@ -14,9 +14,9 @@ Faults, set at start or at run time (``POST /_sandbox/faults``):
 * ``answer_delay_ms``: a wait between applying an upsert and answering it;
 * a script (``POST /_sandbox/script``): the next requests get exactly these answers,
   e.g. ``[{"status": 500}, {"status": 429, "retry_after": "0"}, {"action": "drop"}]``.
-  Actions: ``drop`` (close, FIN), ``reset`` (abort, RST), ``truncate`` (half an answer,
-  then RST), ``hang`` (``seconds``; then nothing, or the normal answer with
-  ``"then": "answer"``); otherwise ``status`` with ``body`` ``karmo`` (default),
+  Actions: ``pass`` (answer as usual), ``drop`` (close, FIN), ``reset`` (abort, RST),
+  ``truncate`` (half an answer, then RST), ``hang`` (``seconds``; then nothing, or
+  the normal answer with ``"then": "answer"``); otherwise ``status`` with ``body`` ``karmo`` (default),
   ``html``, a string or a JSON value, and ``retry_after``, ``code``, ``message``,
   ``errors``.
 
@@ -47,7 +47,12 @@ from urllib.parse import unquote, urlsplit
 
 __all__ = ["Faults", "SandboxServer"]
 
-_ROLE_PATH = re.compile(r"/organizations/([^/]+)/roles/([^/]+)")
+_ROLE_PATH = re.compile(r"/organizations/([^/]+)/roles/([^/]+)(/permissions)?")
+_PERMISSION = re.compile(r"[a-z0-9:._*-]+")
+_SIGV4 = re.compile(
+    r"AWS4-HMAC-SHA256 Credential=[A-Z0-9]{16,128}/[0-9]{8}/[a-z0-9-]+/execute-api/aws4_request,"
+    r" ?SignedHeaders=[a-z0-9;-]+, ?Signature=[0-9a-f]{64}"
+)
 _SLUG = re.compile(r"org-[a-z0-9_-]+")
 _NAME_MAX = 255
 _PROXY_PAGE = (
@@ -95,12 +100,15 @@ class Faults:
 class _Role:
     role_id: str
     name: str
+    permissions: list[str] = field(default_factory=list)
 
 
 @dataclass
 class _State:
     token: str
     organizations: frozenset[str] | None
+    token_lifetime: int | None = None
+    minted: dict[str, float] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
     roles: dict[tuple[str, str], _Role] = field(default_factory=dict)
     script: list[dict[str, Any]] = field(default_factory=list)
@@ -125,6 +133,7 @@ class _State:
         self.stats.clear()
         self.seen.clear()
         self.window.clear()
+        self.minted.clear()
         self.faults = Faults()
 
 
@@ -217,6 +226,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _scripted(self, answer: dict[str, Any]) -> bool:
         """Play one scripted answer; False if it only delays the normal answer."""
         action = answer.get("action")
+        if action == "pass":  # this request is answered as usual
+            return False
         if action == "drop":  # close without answering (FIN)
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -268,6 +279,9 @@ class _Handler(BaseHTTPRequestHandler):
         lose_answer: bool = False,
         answer_delay: float = 0.0,
     ) -> None:
+        if path == "/auth/token":
+            self._mint(method)
+            return
         match = _ROLE_PATH.fullmatch(path)
         if not match:
             self._karmo_error(404, "40400000", f"No route for {method} {path}")
@@ -275,11 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
         if method != "PUT":
             self._karmo_error(405, "40500001", f"{method} is not supported here")
             return
-        state = self.server.state
-        auth = self.headers.get("Authorization", "")
-        if not secrets.compare_digest(auth.encode(), f"Bearer {state.token}".encode()):
-            self._karmo_error(401, "40100001", "Missing or invalid bearer token")
+        if not self._authorized():
             return
+        state = self.server.state
         organization_id, slug = unquote(match.group(1)), unquote(match.group(2))
         if state.organizations is not None and organization_id not in state.organizations:
             self._karmo_error(404, "40400001", f"Organization {organization_id} not found")
@@ -288,6 +300,9 @@ class _Handler(BaseHTTPRequestHandler):
             payload = json.loads(body)
         except ValueError:
             self._karmo_error(400, "40000001", "Request body must be JSON")
+            return
+        if match.group(3):
+            self._put_permissions((organization_id, slug), payload)
             return
         errors = _validate(slug, payload)
         if errors:
@@ -309,6 +324,58 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._json(201 if created else 200, {"id": role.role_id})
 
+    def _put_permissions(self, key: tuple[str, str], payload: Any) -> None:
+        errors = _validate_permissions(payload)
+        if errors:
+            self._karmo_error(422, "42200002", "Request validation failed", errors=errors)
+            return
+        state = self.server.state
+        with state.lock:
+            role = state.roles.get(key)
+            if role is not None:
+                role.permissions = sorted(payload["permissions"])
+                state.stats["permissions"] += 1
+        if role is None:
+            self._karmo_error(404, "40400002", f"Role {key[1]} not found in {key[0]}")
+            return
+        self._send(204, b"", "application/json", None)
+
+    def _authorized(self) -> bool:
+        """Check the bearer token; answer 401 and return False if it does not pass."""
+        state = self.server.state
+        auth = self.headers.get("Authorization", "")
+        if state.token_lifetime is None:
+            if secrets.compare_digest(auth.encode(), f"Bearer {state.token}".encode()):
+                return True
+            self._karmo_error(401, "40100001", "Missing or invalid bearer token")
+            return False
+        with state.lock:
+            expires = state.minted.get(auth.removeprefix("Bearer "))
+        if expires is None:
+            self._karmo_error(401, "40100001", "Missing or invalid bearer token")
+            return False
+        if expires <= time.time():
+            self._karmo_error(401, "40100002", "Service token expired")
+            return False
+        return True
+
+    def _mint(self, method: str) -> None:
+        state = self.server.state
+        if method != "POST" or state.token_lifetime is None:
+            self._karmo_error(404, "40400000", f"No route for {method} /auth/token")
+            return
+        # The sandbox has no secret key to check the signature against: it checks that
+        # the request carries a well-formed SigV4 Authorization header and its date.
+        auth = self.headers.get("Authorization", "")
+        if not _SIGV4.fullmatch(auth) or not self.headers.get("X-Amz-Date"):
+            self._karmo_error(403, "40300001", "Missing or malformed AWS SigV4 signature")
+            return
+        token = "kst_" + secrets.token_urlsafe(24)
+        with state.lock:
+            state.minted[token] = time.time() + state.token_lifetime
+            state.stats["minted"] += 1
+        self._json(200, {"access_token": token, "expires_in": state.token_lifetime})
+
     def _admin(self, method: str, what: str, body: bytes) -> None:
         status, answer = self._admin_answer(method, what, body)
         self._json(status, answer)  # sent outside the lock: _send takes it too
@@ -318,7 +385,13 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             if method == "GET" and what == "roles":
                 roles = [
-                    {"organization_id": o, "slug": s, "id": r.role_id, "name": r.name}
+                    {
+                        "organization_id": o,
+                        "slug": s,
+                        "id": r.role_id,
+                        "name": r.name,
+                        "permissions": r.permissions,
+                    }
                     for (o, s), r in sorted(state.roles.items())
                 ]
                 return 200, {"roles": roles}
@@ -383,6 +456,25 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content)
         with self.server.state.lock:
             self.server.state.stats[f"status_{status}"] += 1
+
+
+def _validate_permissions(payload: Any) -> list[dict[str, str]]:
+    permissions = payload.get("permissions") if isinstance(payload, dict) else None
+    if not isinstance(permissions, list):
+        return [{"pointer": "/permissions", "detail": "must be an array of permission slugs"}]
+    errors = []
+    for i, permission in enumerate(permissions):
+        if not isinstance(permission, str) or not _PERMISSION.fullmatch(permission):
+            errors.append(
+                {
+                    "pointer": f"/permissions/{i}",
+                    "detail": "may contain lowercase letters, numbers, colons, periods, "
+                    "underscores, hyphens, and asterisks",
+                }
+            )
+        elif permissions.index(permission) != i:
+            errors.append({"pointer": f"/permissions/{i}", "detail": "duplicate permission"})
+    return errors
 
 
 def _validate(slug: str, payload: Any) -> list[dict[str, str]]:
@@ -463,6 +555,8 @@ class SandboxServer:
     :param faults: faults to inject from the start.
     :param seed: seed of the fault dice, for repeatable runs.
     :param tls: serve HTTPS with this server-side SSL context (e.g. from ``trustme``).
+    :param token_lifetime: if given, require service tokens minted by ``POST /auth/token``
+        (a SigV4-signed request) instead of ``token``; they expire after this many seconds.
     """
 
     def __init__(
@@ -476,9 +570,11 @@ class SandboxServer:
         faults: Faults | None = None,
         seed: int | None = None,
         tls: ssl.SSLContext | None = None,
+        token_lifetime: int | None = None,
     ) -> None:
         state = _State(
             token=token,
+            token_lifetime=token_lifetime,
             organizations=frozenset(organizations) if organizations is not None else None,
             faults=faults or Faults(),
         )
@@ -519,6 +615,18 @@ class SandboxServer:
         with self._server.state.lock:
             return {k: (r.role_id, r.name) for k, r in self._server.state.roles.items()}
 
+    def permissions(self, organization_id: str, slug: str) -> list[str] | None:
+        """The permissions Karmo holds for a role (sorted), or None if there is no role."""
+        with self._server.state.lock:
+            role = self._server.state.roles.get((organization_id, slug))
+            return None if role is None else list(role.permissions)
+
+    def expire_tokens(self) -> None:
+        """In minted-token mode: make every token issued so far expired."""
+        with self._server.state.lock:
+            for token in self._server.state.minted:
+                self._server.state.minted[token] = 0.0
+
     def stats(self) -> dict[str, int]:
         """Counters: ``requests``, ``connections``, ``created``, ``updated``, ``status_N``."""
         with self._server.state.lock:
@@ -529,6 +637,11 @@ class SandboxServer:
         body); never the ``Authorization`` header."""
         with self._server.state.lock:
             return list(self._server.state.seen)
+
+    def reset_requests(self) -> None:
+        """Forget the requests seen so far (keep roles, faults and counters)."""
+        with self._server.state.lock:
+            self._server.state.seen.clear()
 
     def reset(self) -> None:
         """Forget all roles, faults, scripted answers and counters."""

@@ -1,0 +1,257 @@
+"""Role permissions: ownership when given, hands off when absent, set semantics, partial
+failures and delete. Directly, against the sandbox, and through the engine protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import TOKEN
+from harness import UNKNOWN, EngineError, ProviderProcess
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
+from pulumi.output import UNKNOWN as UNKNOWN_VALUE
+
+from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.errors import NotFoundError, PermissionsNotAppliedError
+from pulumi_karmo_roles.provider import OrganizationRoleProvider
+from pulumi_karmo_roles.sandbox import SandboxServer
+
+ROLE = {"organization_id": "org_1", "slug": "org-ops", "name": "Ops"}
+KEY = ("org_1", "org-ops")
+
+
+@pytest.fixture
+def provider(sandbox: SandboxServer) -> Iterator[OrganizationRoleProvider]:
+    p = OrganizationRoleProvider()
+    config = {"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"}
+    p.configure(ConfigureRequest(Config(config, "permissions")))
+    yield p
+    p.close()
+
+
+def api_calls(sandbox: SandboxServer) -> list[str]:
+    return [f"{r['method']} {r['path']}" for r in sandbox.requests()]
+
+
+# check ---------------------------------------------------------------------------------
+
+
+def test_check_accepts_valid_permissions() -> None:
+    news = {**ROLE, "permissions": ["reports:export", "users.*", "a_b-c"]}
+    result = OrganizationRoleProvider().check({}, news)
+    assert result.failures == []
+    assert result.inputs["permissions"] == ["reports:export", "users.*", "a_b-c"]
+
+
+@pytest.mark.parametrize(
+    ("permissions", "words"),
+    [
+        (["users:write", "Users:Write"], "permissions[1] 'Users:Write' may contain only"),
+        (["a", "b", "a"], "permissions[2] 'a' (= [0]) repeat earlier entries"),
+        (["ok", 3], "permissions[1] (int) must be strings"),
+        (["has space"], "^[a-z0-9:._*-]+$"),
+        ([""], "permissions[0] ''"),
+        ("users:write", "permissions must be a list of strings, got str"),
+    ],
+)
+def test_check_names_the_entry_and_the_rule(permissions: Any, words: str) -> None:
+    result = OrganizationRoleProvider().check({}, {**ROLE, "permissions": permissions})
+    assert [f.property for f in result.failures] == ["permissions"]
+    assert words in result.failures[0].reason
+
+
+def test_check_skips_unknown_permissions() -> None:
+    provider = OrganizationRoleProvider()
+    assert provider.check({}, {**ROLE, "permissions": UNKNOWN_VALUE}).failures == []
+    mixed = {**ROLE, "permissions": ["ok", UNKNOWN_VALUE, "BAD"]}
+    (failure,) = provider.check({}, mixed).failures
+    assert "permissions[2] 'BAD'" in failure.reason
+
+
+# diff ----------------------------------------------------------------------------------
+
+OLD = {**ROLE, "role_id": "role_1", "permissions": ["a", "b"]}
+
+
+@pytest.mark.parametrize(
+    ("olds", "new", "changes"),
+    [
+        (OLD, ["b", "a"], False),  # order makes no change
+        (OLD, ["a", "b", "a"], False),  # nor do duplicates
+        (OLD, ["a"], True),
+        (OLD, ["a", "b", "c"], True),
+        (OLD, None, True),  # given -> absent: stop managing (a change, no request)
+        ({**OLD, "permissions": None}, ["a"], True),  # absent -> given
+        ({**OLD, "permissions": None}, None, False),
+        (OLD, UNKNOWN_VALUE, True),
+        (OLD, ["a", UNKNOWN_VALUE], True),
+    ],
+)
+def test_diff_compares_permissions_as_sets(olds: dict[str, Any], new: Any, changes: bool) -> None:
+    news = {**ROLE} if new is None else {**ROLE, "permissions": new}
+    result = OrganizationRoleProvider().diff("org_1/org-ops", olds, news)
+    assert result.changes is changes
+    assert result.replaces == []
+
+
+# create / update -------------------------------------------------------------------------
+
+
+def test_create_sets_sorted_permissions(
+    provider: OrganizationRoleProvider, sandbox: SandboxServer
+) -> None:
+    created = provider.create({**ROLE, "permissions": ["users:write", "reports:export"]})
+    assert created.outs is not None
+    assert created.outs["permissions"] == ["reports:export", "users:write"]
+    assert sandbox.permissions(*KEY) == ["reports:export", "users:write"]
+    assert api_calls(sandbox) == [
+        "PUT /organizations/org_1/roles/org-ops",
+        "PUT /organizations/org_1/roles/org-ops/permissions",
+    ]
+
+
+def test_absent_permissions_are_never_touched(
+    provider: OrganizationRoleProvider, sandbox: SandboxServer
+) -> None:
+    with KarmoClient(sandbox.url, TOKEN) as client:
+        client.upsert_role(*KEY, "Ops")
+        client.set_role_permissions(*KEY, ["set:elsewhere"])
+    sandbox.reset_requests()
+    created = provider.create(dict(ROLE))
+    assert created.outs is not None
+    assert created.outs["permissions"] is None
+    assert sandbox.permissions(*KEY) == ["set:elsewhere"]
+    assert api_calls(sandbox) == ["PUT /organizations/org_1/roles/org-ops"]
+
+
+@pytest.mark.parametrize(
+    ("news", "expected_calls"),
+    [
+        ({**ROLE, "permissions": ["c"]}, ["PUT /organizations/org_1/roles/org-ops/permissions"]),
+        ({**ROLE, "name": "Operators", "permissions": ["a", "b"]},
+         ["PUT /organizations/org_1/roles/org-ops"]),
+        ({**ROLE, "name": "Operators", "permissions": ["c"]},
+         ["PUT /organizations/org_1/roles/org-ops",
+          "PUT /organizations/org_1/roles/org-ops/permissions"]),
+        ({**ROLE}, []),  # given -> absent: stop managing, send nothing
+    ],
+)  # fmt: skip
+def test_update_sends_only_what_changed(
+    provider: OrganizationRoleProvider,
+    sandbox: SandboxServer,
+    news: dict[str, Any],
+    expected_calls: list[str],
+) -> None:
+    created = provider.create({**ROLE, "permissions": ["b", "a"]})
+    assert created.outs is not None
+    sandbox.reset_requests()
+    updated = provider.update(created.id, created.outs, news)
+    assert api_calls(sandbox) == expected_calls
+    assert updated.outs is not None
+    assert updated.outs["role_id"] == created.outs["role_id"]
+    wanted = news.get("permissions")
+    assert updated.outs["permissions"] == (None if wanted is None else sorted(set(wanted)))
+    # Karmo holds the declared set, or what it had when Pulumi stopped managing it.
+    assert sandbox.permissions(*KEY) == sorted(set(wanted or ["a", "b"]))
+
+
+def test_create_partial_failure_then_converges(
+    provider: OrganizationRoleProvider, sandbox: SandboxServer
+) -> None:
+    sandbox.script({"status": 201, "body": {"id": "role_PARTIAL"}}, {"status": 500})
+    with pytest.raises(PermissionsNotAppliedError) as caught:
+        provider.create({**ROLE, "permissions": ["a"]})
+    text = str(caught.value)
+    assert "'org-ops' in organization 'org_1' (role_PARTIAL) is written" in text
+    assert "its permissions were not set" in text
+    assert "500 INTERNAL_SERVER_ERROR" in text
+    assert "keeps its previous permissions" in text
+    assert "the next `pulumi up` converges" in text
+    assert caught.value.role_id == "role_PARTIAL"
+    # The next `pulumi up` runs the create again: both requests are idempotent.
+    created = provider.create({**ROLE, "permissions": ["a"]})
+    assert created.outs is not None
+    assert sandbox.permissions(*KEY) == ["a"]
+
+
+# delete ---------------------------------------------------------------------------------
+
+
+def test_delete_clears_managed_permissions(
+    provider: OrganizationRoleProvider,
+    sandbox: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    created = provider.create({**ROLE, "permissions": ["a", "b"]})
+    assert created.outs is not None
+    provider.delete(created.id, created.outs)
+    assert sandbox.permissions(*KEY) == []
+    assert KEY in sandbox.roles()
+    err = capsys.readouterr().err
+    assert "remains in Karmo with no permissions (Pulumi cleared them)" in err
+
+
+def test_delete_leaves_unmanaged_permissions(
+    provider: OrganizationRoleProvider,
+    sandbox: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    created = provider.create(dict(ROLE))
+    assert created.outs is not None
+    with KarmoClient(sandbox.url, TOKEN) as client:
+        client.set_role_permissions(*KEY, ["kept"])
+    sandbox.reset_requests()
+    provider.delete(created.id, created.outs)
+    assert api_calls(sandbox) == []
+    assert sandbox.permissions(*KEY) == ["kept"]
+    assert "cleared" not in capsys.readouterr().err
+
+
+def test_delete_of_a_role_karmo_lost(provider: OrganizationRoleProvider) -> None:
+    provider.delete("org_1/org-gone", {**ROLE, "slug": "org-gone", "permissions": ["a"]})
+
+
+def test_client_permissions_on_missing_role(sandbox: SandboxServer) -> None:
+    with KarmoClient(sandbox.url, TOKEN, max_retries=0) as client:
+        with pytest.raises(NotFoundError, match="404"):
+            client.set_role_permissions("org_1", "org-none", ["a"])
+
+
+# through the engine protocol ---------------------------------------------------------------
+
+
+def test_permissions_through_the_engine(engine: ProviderProcess, sandbox: SandboxServer) -> None:
+    _, failures = engine.check({**ROLE, "permissions": ["ok", "NOT OK"]})
+    assert failures[0][0] == "permissions"
+    assert "permissions[1] 'NOT OK'" in failures[0][1]
+    _, failures = engine.check({**ROLE, "permissions": UNKNOWN})
+    assert failures == []
+
+    id_, outs = engine.create({**ROLE, "permissions": ["b", "a"]})
+    assert outs["permissions"] == ["a", "b"]
+    diff = engine.diff(id_, outs, {**ROLE, "permissions": ["a", "b", "b"]})
+    assert diff.changes == "DIFF_NONE"
+    diff = engine.diff(id_, outs, {**ROLE, "permissions": ["a"]})
+    assert (diff.changes, diff.replaces) == ("DIFF_SOME", [])
+
+    sandbox.reset_requests()
+    outs = engine.update(id_, outs, {**ROLE, "permissions": ["a"]})
+    assert api_calls(sandbox) == ["PUT /organizations/org_1/roles/org-ops/permissions"]
+    assert sandbox.permissions(*KEY) == ["a"]
+
+    engine.delete(id_, outs)
+    assert sandbox.permissions(*KEY) == []
+    assert "Pulumi cleared them" in engine.stderr()
+
+
+def test_partial_failure_message_through_the_engine(
+    engine: ProviderProcess, sandbox: SandboxServer
+) -> None:
+    sandbox.script({"status": 201, "body": {"id": "role_P"}}, {"status": 503, "body": "html"})
+    with pytest.raises(EngineError) as caught:
+        engine.create({**ROLE, "permissions": ["a"]})
+    assert caught.value.message.startswith(
+        "pulumi_karmo_roles.errors.PermissionsNotAppliedError: Karmo role 'org-ops'"
+    )

@@ -1,0 +1,214 @@
+"""Service tokens minted with AWS SigV4 (``karmo:auth = aws-sigv4``), against the sandbox in
+minted-token mode. Fake static AWS credentials; nothing leaves 127.0.0.1 (instance
+metadata lookups are disabled)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from harness import EngineError, ProviderProcess
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
+
+from pulumi_karmo_roles.auth import ServiceTokenSource, sigv4_signer
+from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.errors import ConfigurationError, KarmoError, ServiceTokenError
+from pulumi_karmo_roles.provider import OrganizationRoleProvider
+from pulumi_karmo_roles.sandbox import SandboxServer
+
+AWS_KEY_ID = "FAKEKARMOACCESSKEY01"
+AWS_SECRET = "fake/karmo+secret/for/tests/only/0123456789"
+ROLE = {"organization_id": "org_1", "slug": "org-ops", "name": "Ops"}
+
+
+def aws_env(tmp_path: Path) -> dict[str, str]:
+    missing = str(tmp_path / "no-such-file")
+    return {
+        "AWS_ACCESS_KEY_ID": AWS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+        "AWS_REGION": "eu-west-1",
+        "AWS_CONFIG_FILE": missing,
+        "AWS_SHARED_CREDENTIALS_FILE": missing,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@pytest.fixture
+def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN",
+                "AWS_WEB_IDENTITY_TOKEN_FILE"):  # fmt: skip
+        monkeypatch.delenv(key, raising=False)
+    env = aws_env(tmp_path)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.fixture
+def minting() -> Iterator[SandboxServer]:
+    with SandboxServer(token="", token_lifetime=900) as server:
+        yield server
+
+
+def minted_tokens(server: SandboxServer) -> list[str]:
+    return list(server._server.state.minted)
+
+
+@pytest.fixture
+def provider(aws: dict[str, str], minting: SandboxServer) -> Iterator[OrganizationRoleProvider]:
+    p = OrganizationRoleProvider()
+    config = {"karmo:apiUrl": minting.url, "karmo:auth": "aws-sigv4", "karmo:maxRetries": "0"}
+    p.configure(ConfigureRequest(Config(config, "sigv4")))
+    yield p
+    p.close()
+
+
+def test_mint_on_first_use_then_reuse(
+    provider: OrganizationRoleProvider, minting: SandboxServer
+) -> None:
+    for i in range(5):
+        provider.create({**ROLE, "slug": f"org-r{i}"})
+    stats = minting.stats()
+    assert stats["minted"] == 1
+    assert stats["created"] == 5
+    mint = [r for r in minting.requests() if r["path"] == "/auth/token"]
+    assert len(mint) == 1
+    assert mint[0]["method"] == "POST"
+    assert mint[0]["body"] == "{}"
+
+
+def test_sandbox_refuses_an_unsigned_mint(minting: SandboxServer) -> None:
+    def unsigned(url: str, body: bytes, headers: object) -> dict[str, str]:
+        return {"Content-Type": "application/json"}
+
+    with KarmoClient(minting.url, ServiceTokenSource(unsigned), max_retries=0) as client:
+        with pytest.raises(ServiceTokenError) as caught:
+            client.upsert_role("org_1", "org-a", "A")
+    assert "403 FORBIDDEN" in str(caught.value)
+    assert "execute-api:Invoke" in str(caught.value)
+
+
+def test_renewed_shortly_before_expiry(aws: dict[str, str], minting: SandboxServer) -> None:
+    now = [1_000_000.0]
+    source = ServiceTokenSource(sigv4_signer(None), clock=lambda: now[0])
+    with KarmoClient(minting.url, source) as client:
+        client.upsert_role("org_1", "org-a", "A")
+        now[0] += 900 - 61  # a minute and a second before expiry: still good
+        client.upsert_role("org_1", "org-b", "B")
+        assert minting.stats()["minted"] == 1
+        now[0] += 2  # within the last minute: renew first
+        client.upsert_role("org_1", "org-c", "C")
+    assert minting.stats()["minted"] == 2
+
+
+def test_renewed_once_on_401(provider: OrganizationRoleProvider, minting: SandboxServer) -> None:
+    provider.create(dict(ROLE))
+    minting.expire_tokens()  # Karmo now rejects the cached token
+    provider.create({**ROLE, "slug": "org-after"})
+    stats = minting.stats()
+    assert stats["minted"] == 2
+    assert stats["status_401"] == 1
+
+
+def test_a_second_401_is_reported(aws: dict[str, str], minting: SandboxServer) -> None:
+    minting.script({"status": 401}, {"status": 401})  # before and after renewing
+    with KarmoClient(minting.url, ServiceTokenSource(sigv4_signer(None)), max_retries=0) as c:
+        with pytest.raises(KarmoError, match="401 UNAUTHORIZED"):
+            c.upsert_role("org_1", "org-a", "A")
+
+
+def test_concurrent_operations_mint_once(
+    provider: OrganizationRoleProvider, minting: SandboxServer
+) -> None:
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        barrier.wait()
+        try:
+            provider.create({**ROLE, "slug": f"org-c{i}"})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert minting.stats()["minted"] == 1
+
+
+def test_missing_extra_names_it(
+    minting: SandboxServer, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [m for m in sys.modules if m == "botocore" or m.startswith("botocore.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "botocore", None)  # as if not installed
+    p = OrganizationRoleProvider()
+    p.configure(
+        ConfigureRequest(Config({"karmo:apiUrl": minting.url, "karmo:auth": "aws-sigv4"}, "x"))
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        p.create(dict(ROLE))
+    assert "pip install 'pulumi-karmo-roles[aws]'" in str(caught.value)
+    assert minting.stats().get("requests", 0) == 0
+
+
+def test_missing_region(
+    minting: SandboxServer, aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_REGION")
+    with pytest.raises(ConfigurationError, match="karmo:awsRegion"):
+        sigv4_signer(None)
+
+
+def test_unknown_auth_mode(minting: SandboxServer) -> None:
+    p = OrganizationRoleProvider()
+    p.configure(ConfigureRequest(Config({"karmo:apiUrl": minting.url, "karmo:auth": "oauth"}, "x")))
+    with pytest.raises(ConfigurationError, match="karmo:auth must be one of token, aws-sigv4"):
+        p.create(dict(ROLE))
+
+
+def test_tokens_and_credentials_never_leak(
+    provider: OrganizationRoleProvider,
+    minting: SandboxServer,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    created = provider.create(dict(ROLE))
+    minting.expire_tokens()
+    minting.script({"status": 403, "message": "nope"})
+    with pytest.raises(KarmoError) as caught:
+        provider.create({**ROLE, "slug": "org-x"})
+    secrets = [*minted_tokens(minting), AWS_SECRET]
+    texts = [str(caught.value), repr(caught.value), repr(created.outs), capsys.readouterr().err]
+    texts += [record.getMessage() for record in caplog.records]
+    for secret in secrets:
+        for text in texts:
+            assert secret not in text
+
+
+def test_service_tokens_through_the_engine(tmp_path: Path, minting: SandboxServer) -> None:
+    process = ProviderProcess(env=aws_env(tmp_path))
+    try:
+        process.configure({"karmo:apiUrl": minting.url, "karmo:auth": "aws-sigv4"})
+        for i in range(3):
+            process.create({**ROLE, "slug": f"org-e{i}"})
+        assert minting.stats()["minted"] == 1
+        minting.expire_tokens()  # the next PUT gets 401 ...
+        minting.script({"action": "pass"}, {"status": 403})  # ... and the new mint 403
+        with pytest.raises(EngineError) as caught:
+            process.create({**ROLE, "slug": "org-refused"})
+        assert caught.value.message.startswith("pulumi_karmo_roles.errors.ServiceTokenError")
+        for secret in [*minted_tokens(minting), AWS_SECRET]:
+            assert secret not in caught.value.details
+            assert secret not in process.stderr()
+    finally:
+        process.close()
