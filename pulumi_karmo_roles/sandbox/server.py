@@ -14,11 +14,17 @@ Faults, set at start or at run time (``POST /_sandbox/faults``):
 * ``answer_delay_ms``: a wait between applying an upsert and answering it;
 * a script (``POST /_sandbox/script``): the next requests get exactly these answers,
   e.g. ``[{"status": 500}, {"status": 429, "retry_after": "0"}, {"action": "drop"}]``.
-  Actions: ``pass`` (answer as usual), ``drop`` (close, FIN), ``reset`` (abort, RST),
-  ``truncate`` (half an answer, then RST), ``hang`` (``seconds``; then nothing, or
-  the normal answer with ``"then": "answer"``); otherwise ``status`` with ``body`` ``karmo`` (default),
-  ``html``, a string or a JSON value, and ``retry_after``, ``code``, ``message``,
-  ``errors``.
+  Actions: ``pass`` (answer as usual), ``drop`` (close, FIN), ``reset`` (abort,
+  RST), ``truncate`` (half an answer, then RST), ``hang`` (``seconds``; then nothing,
+  or the normal answer with ``"then": "answer"``). Otherwise an answer: ``status``,
+  ``body`` (``karmo`` by default, ``html``, a string or a JSON value), ``retry_after``,
+  ``code``, ``message``, ``errors``.
+* ``rate_limit_rps``: a sliding one-second window; beyond it, 429 with a decimal
+  ``Retry-After``.
+
+Service-token mode (``token_lifetime``): ``POST /auth/token`` needs a well-formed SigV4
+``Authorization`` header (the signature cannot be checked without the secret key) and
+issues tokens valid that long; the API accepts only those, and answers 401 once expired.
 
 Admin endpoints under ``/_sandbox/`` need no token: ``GET roles``, ``GET stats``,
 ``POST faults``, ``POST script``, ``POST reset``. The sandbox keeps the last 1000 API
