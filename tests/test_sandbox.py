@@ -129,3 +129,27 @@ def test_rate_limit_window() -> None:
         statuses = [_put(server.url + f"/organizations/o/roles/org-{i}", {"name": "A"})[0]
                     for i in range(5)]  # fmt: skip
     assert statuses == [201, 201, 201, 429, 429]
+
+
+@pytest.mark.parametrize(
+    ("body", "pointer"),
+    [
+        ({"permissions": ["ok", "Not OK"]}, "/permissions/1"),
+        ({"permissions": ["a", "a"]}, "/permissions/1"),
+        ({"permissions": "a"}, "/permissions"),
+        ({}, "/permissions"),
+    ],
+)
+def test_permissions_validation(body: object, pointer: str) -> None:
+    with SandboxServer(token="dev-token") as server:
+        _put(server.url + "/organizations/o/roles/org-a", {"name": "A"})
+        status, error = _put(server.url + "/organizations/o/roles/org-a/permissions", body)
+    assert status == 422
+    assert pointer in [e["pointer"] for e in error["errors"]]  # type: ignore[attr-defined]
+
+
+def test_permissions_of_a_missing_role() -> None:
+    with SandboxServer(token="dev-token") as server:
+        status, _ = _put(server.url + "/organizations/o/roles/org-none/permissions",
+                         {"permissions": []})  # fmt: skip
+    assert status == 404

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from harness import EngineError, ProviderProcess
 from pulumi.dynamic import ConfigureRequest
@@ -91,6 +92,35 @@ def test_sandbox_refuses_an_unsigned_mint(minting: SandboxServer) -> None:
             client.upsert_role("org_1", "org-a", "A")
     assert "403 FORBIDDEN" in str(caught.value)
     assert "execute-api:Invoke" in str(caught.value)
+
+
+def test_camel_case_token_answer_is_accepted() -> None:
+    def karmo(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"accessToken": "tok_camel", "expiresIn": 600})
+        assert request.headers["Authorization"] == "Bearer tok_camel"
+        return httpx.Response(201, json={"id": "role_1"})
+
+    source = ServiceTokenSource(lambda url, body, headers: dict(headers))
+    transport = httpx.MockTransport(karmo)
+    with KarmoClient("https://karmo.invalid", source, transport=transport) as client:
+        assert client.upsert_role("org_1", "org-a", "A").role_id == "role_1"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"expires_in": 900}, {"access_token": "tok_secret_value", "expires_in": -5}, "nope"],
+)
+def test_unusable_token_answer_is_reported_without_its_body(answer: object) -> None:
+    def karmo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=answer)
+
+    source = ServiceTokenSource(lambda url, body, headers: dict(headers))
+    transport = httpx.MockTransport(karmo)
+    with KarmoClient("https://karmo.invalid", source, transport=transport) as client:
+        with pytest.raises(ServiceTokenError, match="without a usable token") as caught:
+            client.upsert_role("org_1", "org-a", "A")
+    assert "tok_secret_value" not in str(caught.value)
 
 
 def test_renewed_shortly_before_expiry(aws: dict[str, str], minting: SandboxServer) -> None:
