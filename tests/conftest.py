@@ -2,11 +2,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import socket
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 from harness import ProviderProcess
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
 
+from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 TOKEN = "kt_live_7Qz9XbV2mN4pL8sR3tW6yA1c"
@@ -53,3 +58,55 @@ def no_token_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     yield
     for record in caplog.records:
         assert TOKEN not in record.getMessage()
+
+
+_CONFIGURED: list[OrganizationRoleProvider] = []
+
+
+def configured_provider(
+    url: str | None, config: dict[str, str] | None = None
+) -> OrganizationRoleProvider:
+    """A provider configured as the engine would (the sandbox token, no retries unless
+    ``config`` says otherwise), closed after the test."""
+    provider = OrganizationRoleProvider()
+    stack = {"karmo:token": TOKEN, "karmo:maxRetries": "0", **(config or {})}
+    if url is not None:
+        stack["karmo:apiUrl"] = url
+    provider.configure(ConfigureRequest(Config(stack, "karmo-test")))
+    _CONFIGURED.append(provider)
+    return provider
+
+
+@pytest.fixture(autouse=True)
+def _close_configured_providers() -> Iterator[None]:
+    yield
+    while _CONFIGURED:
+        _CONFIGURED.pop().close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_concurrently(work: Callable[[int], object], count: int) -> list[BaseException]:
+    """Run ``work(0..count-1)`` on ``count`` threads released at the same instant;
+    return what they raised."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        barrier.wait()
+        try:
+            work(i)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import TOKEN
+from conftest import TOKEN, closed_port
 
 from pulumi_karmo_roles import __version__
 from pulumi_karmo_roles.client import MAX_BODY_BYTES, KarmoClient
@@ -315,14 +314,8 @@ def test_rate_limit_exhausted(sandbox: SandboxServer, sleeps: Sleeps) -> None:
     assert sleeps == [0.0, 0.0]
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_connection_refused_names_url_and_attempts(sleeps: Sleeps) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{closed_port()}"
     with KarmoClient(url, TOKEN, max_retries=2, sleep=sleeps) as c:
         with pytest.raises(APIConnectionError) as caught:
             c.upsert_role("org_1", "org-a", "A")

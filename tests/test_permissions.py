@@ -3,14 +3,11 @@ failures and delete. Directly, against the sandbox, and through the engine proto
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import TOKEN
+from conftest import TOKEN, configured_provider
 from harness import UNKNOWN, EngineError, ProviderProcess
-from pulumi.dynamic import ConfigureRequest
-from pulumi.dynamic.config import Config
 from pulumi.output import UNKNOWN as UNKNOWN_VALUE
 
 from pulumi_karmo_roles.client import KarmoClient
@@ -23,12 +20,8 @@ KEY = ("org_1", "org-ops")
 
 
 @pytest.fixture
-def provider(sandbox: SandboxServer) -> Iterator[OrganizationRoleProvider]:
-    p = OrganizationRoleProvider()
-    config = {"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"}
-    p.configure(ConfigureRequest(Config(config, "permissions")))
-    yield p
-    p.close()
+def provider(sandbox: SandboxServer) -> OrganizationRoleProvider:
+    return configured_provider(sandbox.url)
 
 
 def api_calls(sandbox: SandboxServer) -> list[str]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import dill
 import pytest
-from conftest import TOKEN
+from conftest import TOKEN, configured_provider, run_concurrently
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
@@ -26,23 +24,8 @@ VALID = {"organization_id": "org_123", "slug": "org-admin", "name": "Organizatio
 OUTPUTS = {**VALID, "permissions": None, "role_id": "role_01HXYZ"}
 
 
-_OPEN: list[OrganizationRoleProvider] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_providers() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-def configured(url: str, **extra: str) -> OrganizationRoleProvider:
-    """A provider configured as the engine would, closed after the test."""
-    provider = OrganizationRoleProvider()
-    config = {"karmo:apiUrl": url, "karmo:token": TOKEN, "karmo:maxRetries": "0", **extra}
-    provider.configure(ConfigureRequest(Config(config, "karmo-test")))
-    _OPEN.append(provider)
-    return provider
+def configured(url: str) -> OrganizationRoleProvider:
+    return configured_provider(url)
 
 
 # check ------------------------------------------------------------------------------
@@ -209,9 +192,7 @@ def test_missing_settings_fail_before_any_request(sandbox: SandboxServer) -> Non
 def test_environment_fallback(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KARMO_API_URL", sandbox.url)
     monkeypatch.setenv("KARMO_TOKEN", TOKEN)
-    provider = OrganizationRoleProvider()
-    provider.configure(ConfigureRequest(Config({}, "karmo-test")))
-    _OPEN.append(provider)
+    provider = configured_provider(None, {"karmo:token": ""})
     assert provider.create(dict(VALID)).id == "org_123/org-admin"
 
 
@@ -266,21 +247,7 @@ def test_lazy_client_is_built_once_under_concurrency(
 
     monkeypatch.setattr(provider_module, "KarmoClient", SlowClient)
     provider = configured(sandbox.url)
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
-
-    def work(i: int) -> None:
-        barrier.wait()
-        try:
-            provider.create({**VALID, "slug": f"org-t{i}"})
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_concurrently(lambda i: provider.create({**VALID, "slug": f"org-t{i}"}), 8)
     assert errors == []
     assert len(built) == 1
     assert len(sandbox.roles()) == 8

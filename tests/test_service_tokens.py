@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import run_concurrently
 from harness import EngineError, ProviderProcess
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
@@ -155,21 +155,7 @@ def test_a_second_401_is_reported(aws: dict[str, str], minting: SandboxServer) -
 def test_concurrent_operations_mint_once(
     provider: OrganizationRoleProvider, minting: SandboxServer
 ) -> None:
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
-
-    def work(i: int) -> None:
-        barrier.wait()
-        try:
-            provider.create({**ROLE, "slug": f"org-c{i}"})
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_concurrently(lambda i: provider.create({**ROLE, "slug": f"org-c{i}"}), 8)
     assert errors == []
     assert minting.stats()["minted"] == 1
 

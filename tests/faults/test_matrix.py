@@ -5,17 +5,13 @@ exception text, log record or provider stderr (``no_token_in_logs``, ``engine``)
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import TOKEN
+from conftest import TOKEN, closed_port, configured_provider, run_concurrently
 from harness import EngineError, ProviderProcess
-from pulumi.dynamic import ConfigureRequest
-from pulumi.dynamic.config import Config
 from rawserver import RawServer
 
 from pulumi_karmo_roles.client import KarmoClient
@@ -80,17 +76,11 @@ def no_token(error: BaseException) -> None:
     assert TOKEN not in repr(error)
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 # Server down --------------------------------------------------------------------------
 
 
 def test_server_down(fake_time: FakeTime) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{closed_port()}"
     with client_for(url, fake_time, max_retries=4) as client:
         with pytest.raises(APIConnectionError) as caught:
             client.upsert_role("org_1", "org-a", "A")
@@ -103,7 +93,7 @@ def test_server_down(fake_time: FakeTime) -> None:
 
 
 def test_server_down_through_the_engine() -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{closed_port()}"
     process = ProviderProcess()
     try:
         process.configure({"karmo:apiUrl": url, "karmo:token": TOKEN, "karmo:maxRetries": "1"})
@@ -292,12 +282,8 @@ def test_client_errors_are_not_retried(
 
 
 @pytest.fixture
-def provider(sandbox: SandboxServer) -> Iterator[OrganizationRoleProvider]:
-    p = OrganizationRoleProvider()
-    config = {"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN, "karmo:maxRetries": "10"}
-    p.configure(ConfigureRequest(Config(config, "faults")))
-    yield p
-    p.close()
+def provider(sandbox: SandboxServer) -> OrganizationRoleProvider:
+    return configured_provider(sandbox.url, {"karmo:maxRetries": "10"})
 
 
 def test_200_concurrent_operations_against_flaky_karmo(
@@ -305,24 +291,14 @@ def test_200_concurrent_operations_against_flaky_karmo(
 ) -> None:
     # 20% of requests fail: half before Karmo writes, half after (the answer is lost).
     sandbox.set_faults(error_share=0.1, error_status=502, lost_answer_share=0.1)
-    barrier = threading.Barrier(200)
     results: dict[int, str] = {}
-    errors: list[BaseException] = []
 
     def work(i: int) -> None:
-        barrier.wait()
-        try:
-            created = provider.create({**VALID, "slug": f"org-r{i}", "name": f"Role {i}"})
-            assert created.outs is not None
-            results[i] = created.outs["role_id"]
-        except BaseException as exc:  # pragma: no cover - reported below
-            errors.append(exc)
+        created = provider.create({**VALID, "slug": f"org-r{i}", "name": f"Role {i}"})
+        assert created.outs is not None
+        results[i] = created.outs["role_id"]
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(200)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_concurrently(work, 200)
     assert errors == []
     roles = sandbox.roles()
     assert len(roles) == 200  # one role per (organization, slug)
