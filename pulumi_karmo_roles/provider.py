@@ -197,8 +197,8 @@ class OrganizationRoleProvider(ResourceProvider):
                     f"resource was declared with {key} {given!r}"
                 )
         name = props.get("name")
-        role = _Role(organization_id, slug, name if isinstance(name, str) else "", None)
-        outs = _outputs(role, None, None)
+        outs = {key: None for key in OUTPUT_PROPERTIES}
+        outs.update(organization_id=organization_id, slug=slug)
         outs["name"] = name if isinstance(name, str) else None
         return ReadResult(id_, outs)
 
@@ -276,16 +276,19 @@ def _permissions_changed(old: Any, new: Any) -> bool:
         return True
     if old is None or new is None:
         return (old is None) != (new is None)
-    return set(old) != set(new)
+    try:
+        return set(old) != set(new)
+    except TypeError:  # not lists of strings: check refuses those; never raise here
+        return bool(old != new)
 
 
 def _role_inputs(props: dict[str, Any]) -> _Role:
     problems = [p for p in (_PROBLEMS[key](props.get(key)) for key in INPUT_PROPERTIES) if p]
-    if props.get("permissions") is not None and any(map(_is_unknown, props["permissions"])):
+    permissions = props.get("permissions")
+    if isinstance(permissions, list) and any(map(_is_unknown, permissions)):
         problems.append("permissions holds values that are still unknown")
     if problems:
         raise InputError("Invalid OrganizationRole: " + "; ".join(problems))
-    permissions = props.get("permissions")
     return _Role(
         props["organization_id"],
         props["slug"],

@@ -61,9 +61,11 @@ def test_check_never_raises(news: dict[str, Any], olds: dict[str, Any]) -> None:
     assert set(result.inputs) <= set(INPUT_PROPERTIES)
 
 
-@given(news=any_props)
-def test_diff_never_raises(news: dict[str, Any]) -> None:
-    OrganizationRoleProvider().diff("org_1/org-a", {"role_id": "r"}, news)
+@given(news=any_props, old_permissions=json_values)
+def test_diff_never_raises(news: dict[str, Any], old_permissions: Any) -> None:
+    olds = {"role_id": "r", "permissions": old_permissions}
+    OrganizationRoleProvider().diff("org_1/org-a", olds, news)
+    OrganizationRoleProvider().diff("org_1/org-a", olds, {**news, "permissions": [{"a": 1}]})
 
 
 @given(inputs=valid_inputs)
