@@ -197,7 +197,7 @@ class OrganizationRoleProvider(ResourceProvider):
                     f"resource was declared with {key} {given!r}"
                 )
         name = props.get("name")
-        outs = {key: None for key in OUTPUT_PROPERTIES}
+        outs: dict[str, Any] = dict.fromkeys(OUTPUT_PROPERTIES)
         outs.update(organization_id=organization_id, slug=slug)
         outs["name"] = name if isinstance(name, str) else None
         return ReadResult(id_, outs)
