@@ -36,3 +36,17 @@ def test_every_error_derives_from_karmo_error() -> None:
         value = getattr(errors, name)
         if isinstance(value, type) and issubclass(value, Exception):
             assert issubclass(value, errors.KarmoError), name
+
+
+def test_client_and_sandbox_do_not_load_pulumi() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pulumi_karmo_roles.client, pulumi_karmo_roles.sandbox; "
+        "print('pulumi' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
