@@ -173,8 +173,10 @@ def test_get_looks_up_by_id(mocks: ProviderMocks) -> Any:
 def test_production_example_owns_permission_sets(production_mocks: ProviderMocks) -> Any:
     runpy.run_path(str(EXAMPLES / "production" / "__main__.py"))
 
-    def check(role_ids: dict[str, str]) -> None:
+    def check(outputs: list[Any]) -> None:
+        role_ids, auditor_id = outputs
         assert set(role_ids) == {"org-admin", "org-billing", "org-member"}
+        assert auditor_id == "role_mock_org-auditor"
         by_name = {r.name: r.inputs for r in production_mocks.registered}
         assert by_name["org-billing"]["permissions"] == [
             "billing:read",
@@ -187,7 +189,11 @@ def test_production_example_owns_permission_sets(production_mocks: ProviderMocks
 
     stack = get_root_resource()
     assert stack is not None
-    return pulumi.Output.from_input(stack.outputs["roleIds"]).apply(check)  # type: ignore[attr-defined]
+    outputs = stack.outputs  # type: ignore[attr-defined]
+    # Wait for every role, not just some: registrations finish in any order.
+    return pulumi.Output.all(
+        pulumi.Output.from_input(outputs["roleIds"]), outputs["auditorRoleId"]
+    ).apply(check)
 
 
 def test_missing_property_is_a_type_error() -> None:
