@@ -404,3 +404,16 @@ def test_retry_policy_override(sandbox: SandboxServer, sleeps: Sleeps) -> None:
     with KarmoClient(sandbox.url, TOKEN, retry_policy=policy, sleep=sleeps) as c:
         c.upsert_role("org_1", "org-a", "A")
     assert sleeps == [0.01]
+
+
+def test_503_without_karmo_body_is_an_outage_not_a_configuration_state(
+    sandbox: SandboxServer, sleeps: Sleeps
+) -> None:
+    sandbox.script(*[{"status": 503, "body": "html"}] * 2)
+    with KarmoClient(sandbox.url, TOKEN, max_retries=1, sleep=sleeps) as c:
+        with pytest.raises(InternalServerError) as caught:
+            c.upsert_role("org_1", "org-a", "A")
+    assert not isinstance(caught.value, ProviderNotConfiguredError)
+    assert "503 SERVICE_UNAVAILABLE" in str(caught.value)
+    assert "not configured" not in str(caught.value)
+    assert len(sleeps) == 1  # it was retried
