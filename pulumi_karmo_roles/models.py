@@ -95,8 +95,8 @@ class KarmoFieldError(BaseModel):
             pointer = source.get("pointer") or source.get("parameter")
         detail = raw.get("detail") or raw.get("message") or raw.get("title")
         return cls(
-            pointer=_text_or_none(pointer),
-            detail=_text_or_none(detail),
+            pointer=_bounded(pointer, 120),
+            detail=_bounded(detail, 200),
         )
 
 
@@ -119,7 +119,7 @@ class KarmoErrorBody(BaseModel):
     @field_validator("message", mode="before")
     @classmethod
     def _message_as_text(cls, value: Any) -> str | None:
-        return _text_or_none(value)
+        return _bounded(value, 300)
 
     @field_validator("meta", mode="before")
     @classmethod
@@ -132,7 +132,8 @@ class KarmoErrorBody(BaseModel):
         if value is None:
             return []
         items = value if isinstance(value, list) else [value]
-        return [KarmoFieldError.from_raw(item) for item in items]
+        # Error text ends up in one line of `pulumi up` output: keep it bounded.
+        return [KarmoFieldError.from_raw(item) for item in items[:_MAX_FIELD_ERRORS]]
 
     @property
     def is_karmo_error(self) -> bool:
@@ -188,6 +189,14 @@ def excerpt(content: bytes, limit: int = 160) -> str:
 
 def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_MAX_FIELD_ERRORS = 10
+
+
+def _bounded(value: Any, limit: int) -> str | None:
+    text = _text_or_none(value)
+    return None if text is None else _short(text, limit)
 
 
 def _text_or_none(value: Any) -> str | None:

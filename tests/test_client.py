@@ -417,3 +417,12 @@ def test_503_without_karmo_body_is_an_outage_not_a_configuration_state(
     assert "503 SERVICE_UNAVAILABLE" in str(caught.value)
     assert "not configured" not in str(caught.value)
     assert len(sleeps) == 1  # it was retried
+
+
+def test_huge_karmo_messages_are_bounded(client: KarmoClient, sandbox: SandboxServer) -> None:
+    errors = [{"pointer": "/name", "detail": "d" * 10_000}] * 50  # under the 1 MiB cap
+    sandbox.script({"status": 422, "message": "m" * 100_000, "errors": errors})
+    with pytest.raises(UnprocessableEntityError) as caught:
+        client.upsert_role("org_1", "org-a", "A")
+    assert len(str(caught.value)) < 4000
+    assert len(caught.value.errors) == 10
