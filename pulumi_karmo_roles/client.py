@@ -337,7 +337,7 @@ class KarmoClient:
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",
                 method,
-                _ROLE_PATH,
+                path,
                 response.status_code,
                 (time.perf_counter() - started) * 1000,
                 response.headers.get("X-Request-Id", "-"),

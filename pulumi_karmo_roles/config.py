@@ -1,16 +1,16 @@
 """The provider's settings: stack config ``karmo:*`` first, ``KARMO_*`` variables second.
 
-=====================  ===================  ========
-Pulumi config          environment          default
-=====================  ===================  ========
-``karmo:apiUrl``       ``KARMO_API_URL``    required
-``karmo:token``        ``KARMO_TOKEN``      required (set it with ``--secret``)
-``karmo:timeout``      ``KARMO_TIMEOUT``    30 (seconds)
-``karmo:maxRetries``   ``KARMO_MAX_RETRIES`` 4
-``karmo:retryDeadline`` ``KARMO_RETRY_DEADLINE`` 120 (seconds for one operation, retries included)
-``karmo:auth``         ``KARMO_AUTH``       ``token`` (or ``aws-sigv4``: mint service tokens)
-``karmo:awsRegion``    ``AWS_REGION``       the AWS configuration's region
-=====================  ===================  ========
+========================  ========================  ============================================
+Pulumi config             environment               default
+========================  ========================  ============================================
+``karmo:apiUrl``          ``KARMO_API_URL``         required
+``karmo:token``           ``KARMO_TOKEN``           required with ``auth=token`` (``--secret``)
+``karmo:timeout``         ``KARMO_TIMEOUT``         30 seconds
+``karmo:maxRetries``      ``KARMO_MAX_RETRIES``     4
+``karmo:retryDeadline``   ``KARMO_RETRY_DEADLINE``  120 seconds for one operation, in all
+``karmo:auth``            ``KARMO_AUTH``            ``token`` (or ``aws-sigv4``)
+``karmo:awsRegion``       ``AWS_REGION``            the AWS configuration's region
+========================  ========================  ============================================
 """
 
 from __future__ import annotations

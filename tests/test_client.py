@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 
 import httpx
@@ -285,9 +286,8 @@ def test_retries_are_bounded_by_max_retries(
     assert "after 4 attempts" in str(caught.value)
     assert "<html>" not in str(caught.value)
     # Capped exponential backoff: 0.5, 1, 2 seconds, each shortened by at most 25% jitter.
-    assert [
-        round(s / b, 2) <= 1.0 and s >= 0.75 * b for s, b in zip(sleeps, [0.5, 1, 2], strict=False)
-    ] == [True] * 3
+    bases = [0.5, 1.0, 2.0]
+    assert all(0.75 * b <= s <= b for s, b in zip(sleeps, bases, strict=True))
 
 
 def test_retry_after_seconds_is_honoured(
@@ -426,3 +426,15 @@ def test_huge_karmo_messages_are_bounded(client: KarmoClient, sandbox: SandboxSe
         client.upsert_role("org_1", "org-a", "A")
     assert len(str(caught.value)) < 4000
     assert len(caught.value.errors) == 10
+
+
+def test_debug_log_names_the_request_not_the_token(
+    client: KarmoClient, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="pulumi_karmo_roles")
+    client.upsert_role("org_1", "org-a", "A")
+    client.set_role_permissions("org_1", "org-a", ["x"])
+    messages = [r.getMessage() for r in caplog.records if r.name == "pulumi_karmo_roles"]
+    assert messages[0].startswith("PUT /organizations/org_1/roles/org-a -> 201 in ")
+    assert messages[1].startswith("PUT /organizations/org_1/roles/org-a/permissions -> 204 in ")
+    assert all(TOKEN not in m for m in messages)
