@@ -35,6 +35,7 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
+from ._display import show_karmo_errors_without_traceback
 from .auth import ServiceTokenSource, sigv4_signer
 from .client import KarmoClient, TokenSource
 from .config import CONFIG_KEYS, resolve_settings
@@ -115,6 +116,9 @@ class OrganizationRoleProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         """Record the ``karmo:*`` stack config; nothing is validated or sent yet, so a
         preview needs no Karmo credentials."""
+        # configure() runs first in the provider process: from here on, an error of ours
+        # reaches `pulumi up` as its message, not a traceback.
+        show_karmo_errors_without_traceback()
         runtime = self._runtime
         self.close()
         with runtime.lock:

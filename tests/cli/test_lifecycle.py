@@ -44,8 +44,11 @@ admin = OrganizationRole({admin_name!r}, organization_id={ORG!r}, slug="org-admi
 support = OrganizationRole("support", organization_id={ORG!r}, slug={support_slug!r},
                            name={support_name!r})
 # Scenario d: the organization comes from another resource's output, unknown in a
-# preview of a new stack (role_id is only known once the admin role exists).
-tenant = OrganizationRole("tenant-viewer", organization_id=admin.role_id.apply(
+# preview of a new stack (role_id is only known once the anchor role exists). The anchor
+# never changes: a role updated in place has an unknown role_id in its preview, and
+# whatever is computed from it would preview as a replace.
+anchor = OrganizationRole("anchor", organization_id={ORG!r}, slug="org-anchor", name="Anchor")
+tenant = OrganizationRole("tenant-viewer", organization_id=anchor.role_id.apply(
     lambda _: {TENANT!r}), slug="org-viewer", name="Viewer")
 pulumi.export("roleIds", {{"admin": admin.role_id, "support": support.role_id,
                           "tenant-viewer": tenant.role_id}})
@@ -67,17 +70,24 @@ def test_new_stack_lifecycle(new_project: NewProject, sandbox: SandboxServer) ->
 
     # a. The preview lists every role to create and sends nothing to Karmo.
     preview = stack.preview()
-    for name in ("admin", "support", "tenant-viewer"):
-        assert re.search(rf"\+ {re.escape(ROLE_TYPE)}\s+{name}\s+create", preview.stdout), preview
-    assert "+ 4 to create" in summary(preview.stdout)
+    for name in ("admin", "support", "anchor", "tenant-viewer"):
+        assert f"[urn=urn:pulumi:dev::karmo-cli::{ROLE_TYPE}::{name}]" in preview.stdout, preview
+    assert preview.stdout.count(f"+ {ROLE_TYPE}: (create)") == 4, preview
+    assert "+ 5 to create" in summary(preview.stdout)
     # d. The unknown organization previews cleanly, shown as an output to come.
-    assert re.search(r"organization_id\s*:\s*output<string>", preview.stdout), preview
+    tenant = preview.stdout.split("::tenant-viewer]", 1)[1]
+    assert re.match(r"\s+name\s*: \"Viewer\"\s+organization_id: \[unknown\]", tenant), preview
     assert sandbox.stats().get("requests", 0) == 0
 
     # b. up creates; a second up changes nothing; the outputs carry the role ids.
     stack.up()
     roles = sandbox.roles()
-    assert set(roles) == {(ORG, "org-admin"), (ORG, "org-support"), (TENANT, "org-viewer")}
+    assert set(roles) == {
+        (ORG, "org-admin"),
+        (ORG, "org-support"),
+        (ORG, "org-anchor"),
+        (TENANT, "org-viewer"),
+    }
     assert sandbox.permissions(ORG, "org-admin") == ["roles:write", "users:read"]
     assert stack.outputs()["roleIds"] == {
         "admin": roles[(ORG, "org-admin")][0],
@@ -98,7 +108,7 @@ def test_new_stack_lifecycle(new_project: NewProject, sandbox: SandboxServer) ->
     # c. A new name previews as an update of `name`, old -> new, and sends one PUT.
     stack.write_program(roles_program(support_name="Support Team"))
     preview = stack.preview()
-    assert re.search(r'~ name\s*:\s*"Customer Support" => "Support Team"', preview.stdout), preview
+    assert re.search(r'~ name\s*: "Customer Support" => "Support Team"', preview.stdout), preview
     assert "~ 1 to update" in summary(preview.stdout)
     assert "replace" not in summary(preview.stdout)
     sandbox.reset_requests()
@@ -119,7 +129,7 @@ def test_new_stack_lifecycle(new_project: NewProject, sandbox: SandboxServer) ->
     stack.write_program(
         roles_program(
             support_name="Support Team",
-            admin_permissions='["users:write", "users:read", "roles:write", "users:read"]',
+            admin_permissions='["users:write", "users:read", "roles:write"]',
         )
     )
     sandbox.reset_requests()
@@ -136,7 +146,8 @@ def test_new_stack_lifecycle(new_project: NewProject, sandbox: SandboxServer) ->
         )
     )
     preview = stack.preview()
-    assert re.search(rf"\+- {re.escape(ROLE_TYPE)}\s+support\s+replace", preview.stdout), preview
+    assert f"+-{ROLE_TYPE}: (replace)" in preview.stdout, preview
+    assert re.search(r'~ slug\s*: "org-support" => "org-helpdesk"', preview.stdout), preview
     assert "+-1 to replace" in summary(preview.stdout)
     stack.up()
     assert (ORG, "org-helpdesk") in sandbox.roles()
