@@ -4,8 +4,9 @@
 method with ``traceback.format_exc()`` as the gRPC error details, and the CLI prints that
 under the resource: a dozen lines of SDK frames before the one line that says what to
 fix. For a :class:`~pulumi_karmo_roles.errors.KarmoError`, whose message is written for
-the user and complete, the details become the message alone. Any other exception (a bug)
-keeps its traceback.
+the user and complete, the details become that one line alone, as Python ends a
+traceback with it (``pulumi_karmo_roles.errors.AuthenticationError: Karmo rejected ...``).
+Any other exception (a bug) keeps its traceback.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class _MessageOfKarmoErrors:
     def format_exc(limit: int | None = None, chain: bool = True) -> str:
         error = sys.exc_info()[1]
         if isinstance(error, KarmoError):
-            return str(error)
+            return "".join(traceback.format_exception_only(type(error), error)).strip()
         return traceback.format_exc(limit, chain)
 
 
