@@ -6,7 +6,9 @@
 Runs ``pulumi`` (on PATH, or built with scripts/pulumi-cli.sh) against an in-process
 sandbox in a temporary project, and records what the CLI prints for each scenario.
 Things that change from run to run are normalised: durations, temporary paths, ports,
-role ids, the progress dots of non-interactive output.
+role ids, the progress dots of non-interactive output. The order of lines is not stable
+(the engine works on several resources at once, and a provider's messages reach the CLI
+beside its gRPC answers), so ``--check`` compares each block's lines as a sorted list.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests")]
 
+import pulumi  # noqa: E402
 from cli.engine import ROLE_TYPE, Project, Run, cli_environment  # noqa: E402
 
 from pulumi_karmo_roles.sandbox import SandboxServer  # noqa: E402
@@ -51,12 +54,25 @@ support = OrganizationRole(
 pulumi.export("adminRoleId", admin.role_id)
 """
 
+IMPORT_PROGRAM = """
+import pulumi
+from pulumi_karmo_roles import OrganizationRole
+
+support = OrganizationRole(
+    "customer-support",
+    organization_id="org_customer_42",
+    slug="org-support",
+    name="Customer Support",
+    opts=pulumi.ResourceOptions(import_={import!r}),
+)
+"""
+
 HEAD = """# What the Pulumi CLI prints
 
 Captured from the Pulumi CLI built here ({version}, see real-engine.md) against the
 local sandbox, by `python scripts/capture_previews.py`; `tests/cli/test_previews_doc.py`
 fails when this page no longer matches what the CLI prints. Durations, paths, ports and
-role ids are normalised. The program (`__main__.py`) of every step:
+role ids are normalised. The program (`__main__.py`) that each step edits:
 
 ```python
 {program}
@@ -77,6 +93,12 @@ class Step:
     program: dict[str, str] | None
     args: tuple[str, ...]
     ok: bool = True
+    show_program: bool = False
+
+
+def source(values: dict[str, str]) -> str:
+    """The program of a step: PROGRAM, or IMPORT_PROGRAM for an import step."""
+    return (IMPORT_PROGRAM if "import" in values else PROGRAM).format(**values).strip() + "\n"
 
 
 def program(
@@ -120,16 +142,34 @@ STEPS = [
     ),
     Step(
         "An invalid slug fails the preview",
-        "The property name and the rule, from `check`; exit code 255.",
+        "The property name and the rule, from `check`.",
         program(slug="Support"),
         PREVIEW,
         ok=False,
     ),
     Step(
-        "`pulumi import` fails",
-        "The engine sends a dynamic provider's Read only the id, without the serialized "
-        "provider. Declare the role in the program instead: `pulumi up` adopts it "
+        "`pulumi destroy`",
+        "Karmo has no delete: each role stays, with a warning.",
+        program(),
+        ("destroy", "--yes", "--skip-preview", "--non-interactive", "--color=never"),
+    ),
+    Step(
+        "Importing fails: the `import_` option",
+        "The engine's import step sends the provider's Read only the id, without the "
+        "serialized provider, so the SDK's dynamic-provider server fails before any of our "
+        "code runs (pulumi/pulumi#16175). Nothing is written to Karmo or the state. "
+        "Declare the role in the program instead: `pulumi up` adopts an existing role "
         "through Karmo's upsert.",
+        {"import": "org_customer_42/org-support"},
+        UP,
+        ok=False,
+        show_program=True,
+    ),
+    Step(
+        "Importing fails: `pulumi import`",
+        "`pulumi import` needs the project's language host, which the CLI built here does "
+        "not have, so it stops before the import step; with a released CLI it reaches "
+        "the same Read and fails as above.",
         None,
         (
             "import",
@@ -143,22 +183,19 @@ STEPS = [
         ),
         ok=False,
     ),
-    Step(
-        "`pulumi destroy`",
-        "Karmo has no delete: each role stays, with a warning.",
-        program(),
-        ("destroy", "--yes", "--skip-preview", "--non-interactive", "--color=never"),
-    ),
 ]
 
 
 def normalise(text: str, work: Path) -> str:
     """Remove what changes from run to run."""
     text = text.replace(str(work), "<tmp>")
+    text = text.replace(str(Path(pulumi.__file__).parent), "<site-packages>/pulumi")
+    text = re.sub(r"\((\d+(\.\d+)?)s\)", "(<t>)", text)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
     text = re.sub(r"role_01[0-9A-Z]{24}", "role_01<id>", text)
     text = re.sub(r"Duration: [0-9.hms]+", "Duration: <time>", text)
-    text = re.sub(r"^(@ [a-z ]+?)\.+$", r"\1....", text, flags=re.M)
+    # "@ updating...." is a heartbeat printed when the engine has been quiet for a while.
+    text = re.sub(r"^@ [a-z ]+\.*\n", "", text, flags=re.M)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
@@ -182,7 +219,7 @@ def capture() -> str:
     version = subprocess.run(
         [str(bin_dir / "pulumi"), "version"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    sections = [HEAD.format(version=version, program=PROGRAM.strip())]
+    sections = [HEAD.format(version=version, program=PROGRAM.format(**program()).strip())]
     with (
         tempfile.TemporaryDirectory(prefix="karmo-previews-") as tmp,
         SandboxServer(TOKEN) as sandbox,
@@ -198,15 +235,33 @@ def capture() -> str:
         project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
         for step in STEPS:
             if step.program is not None:
-                project.write_program(PROGRAM.format(**step.program))
+                project.write_program(source(step.program))
             run: Run = project.pulumi(*step.args, ok=step.ok)
+            exit_code, text = "", normalise(run.output, work)
             if not step.ok:
                 assert run.returncode != 0, run
+                exit_code = f"\n(exit code {run.returncode})"
+                # How many resources the engine had compared when the failure stopped it
+                # varies from run to run.
+                text = re.sub(r"^( +)\d+ unchanged$", r"\1<n> unchanged", text, flags=re.M)
+            shown = ""
+            if step.show_program and step.program is not None:
+                shown = f"```python\n{source(step.program)}```\n\n"
             sections.append(
-                f"## {step.title}\n\n{step.text}\n\n```console\n$ pulumi "
-                f"{' '.join(step.args)}\n{normalise(run.output, work)}\n```\n"
+                f"## {step.title}\n\n{step.text}\n\n{shown}```console\n$ pulumi "
+                f"{' '.join(step.args)}\n{text}{exit_code}\n```\n"
             )
     return "\n".join(sections)
+
+
+def canonical(page: str) -> list[str]:
+    """What --check compares: the page with the non-blank lines of each fenced block
+    (and of the prose between them) sorted."""
+    return [
+        line
+        for part in page.split("```")
+        for line in sorted(line for line in part.splitlines() if line.strip())
+    ]
 
 
 def main() -> int:
@@ -221,14 +276,16 @@ def main() -> int:
         print(f"wrote {DOC.relative_to(ROOT)}")
         return 0
     current = DOC.read_text() if DOC.exists() else ""
-    if current == page:
+    if canonical(current) == canonical(page):
         return 0
     sys.stdout.writelines(
-        difflib.unified_diff(
-            current.splitlines(keepends=True),
-            page.splitlines(keepends=True),
-            "docs/previews.md",
-            "what the CLI prints now",
+        line + "\n"
+        for line in difflib.unified_diff(
+            canonical(current),
+            canonical(page),
+            "docs/previews.md (lines sorted per block)",
+            "what the CLI prints now (lines sorted per block)",
+            lineterm="",
         )
     )
     print("\ndocs/previews.md is stale: run python scripts/capture_previews.py", file=sys.stderr)
