@@ -35,6 +35,11 @@ def live(run: Run) -> str:
     return run.stdout.split("\nDiagnostics:", 1)[0]
 
 
+def retry_lines(run: Run) -> list[str]:
+    """Lines shown while the update ran that speak of a retry."""
+    return [line for line in live(run).splitlines() if re.search(r"(?i)retr|again|attempt", line)]
+
+
 def resource_diagnostics(run: Run) -> list[str]:
     """The lines the CLI prints under the role in "Diagnostics:"."""
     block = run.stdout.split("OrganizationRole (ops):\n", 1)[1]
@@ -62,7 +67,7 @@ def test_faults_show_our_message_and_visible_retries(
     sandbox.script({"status": 502, "body": "html"}, {"status": 502, "body": "html"})
     created = stack.up()
     assert sandbox.roles()[("org_acme", "org-ops")][1] == "Operations"
-    retries = [line for line in live(created).splitlines() if re.search(r"(?i)retr", line)]
+    retries = retry_lines(created)
     assert len([line for line in retries if "502" in line]) >= 2, created
 
     # A 429 with Retry-After: the wait the server asked for is shown, then updated.
@@ -70,5 +75,5 @@ def test_faults_show_our_message_and_visible_retries(
     sandbox.script({"status": 429, "retry_after": "1"})
     updated = stack.up()
     assert sandbox.roles()[("org_acme", "org-ops")][1] == "Operations Team"
-    retries = [line for line in live(updated).splitlines() if re.search(r"(?i)retr", line)]
+    retries = retry_lines(updated)
     assert any("429" in line for line in retries), updated
