@@ -12,13 +12,46 @@ ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
+def readme_test_command() -> str:
+    """The one command in the README's shell blocks that runs pytest."""
+    blocks = re.findall(r"```(?:sh|bash|shell)\n(.*?)\n```", README, re.S)
+    commands = [
+        line.strip()
+        for block in blocks
+        for line in block.splitlines()
+        if "-m pytest" in line and line.strip().startswith("python3 -m venv")
+    ]
+    assert len(commands) == 1, commands
+    return str(commands[0])
+
+
 def test_ci_runs_the_readme_test_command() -> None:
-    match = re.search(r"## On a fresh machine.*?```sh\n(.+?)\n```", README, re.S)
-    assert match is not None
-    command = match.group(1).strip()
+    command = readme_test_command()
     assert "pytest" in command
+    assert "ruff check" in command
+    assert "mypy" in command
     ci_lines = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
-    assert command in ci_lines
+    runs = [line for line in ci_lines if line.startswith(command)]
+    assert len(runs) == 1, "CI must run the README's test command verbatim, once"
+    # Under `set -e` a failure inside `a && b && c` does not stop the script: the line
+    # must end the chain with `|| exit`, so that any failing link fails CI.
+    assert re.fullmatch(r"\|\| exit( \$\?| 1)?", runs[0][len(command) :].strip()), runs[0]
+
+
+def test_ci_stops_at_a_failing_step(tmp_path: Path) -> None:
+    # The README command's shape, with its middle link failing, run the way .ci/run runs
+    # it: the script must exit non-zero and go no further.
+    script = (ROOT / ".ci" / "run").read_text()
+    header = script[: script.index("cd ")]
+    assert "set -euo pipefail" in header
+    command = readme_test_command()
+    line = next(line.strip() for line in script.splitlines() if line.strip().startswith(command))
+    chained = "true && false && true" + line[len(command) :]
+    probe = tmp_path / "probe.sh"
+    probe.write_text(f"{header}{chained}\necho went-on\n")
+    result = subprocess.run(["bash", str(probe)], capture_output=True, text=True, check=False)
+    assert result.returncode != 0
+    assert "went-on" not in result.stdout
 
 
 def test_every_setting_is_documented() -> None:

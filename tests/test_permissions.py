@@ -202,8 +202,17 @@ def test_delete_leaves_unmanaged_permissions(
     assert "cleared" not in capsys.readouterr().err
 
 
-def test_delete_of_a_role_karmo_lost(provider: OrganizationRoleProvider) -> None:
+def test_delete_of_a_role_karmo_lost(
+    provider: OrganizationRoleProvider,
+    sandbox: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Karmo no longer has the role: clearing its permissions answers 404 (the sandbox
+    # holds no role), and the delete still succeeds: nothing is granted.
     provider.delete("org_1/org-gone", {**ROLE, "slug": "org-gone", "permissions": ["a"]})
+    assert api_calls(sandbox) == ["PUT /organizations/org_1/roles/org-gone/permissions"]
+    assert sandbox.roles() == {}
+    assert "'org-gone'" in capsys.readouterr().err
 
 
 def test_client_permissions_on_missing_role(sandbox: SandboxServer) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import time
+import threading
 from typing import Any
 
 import dill
@@ -238,16 +238,24 @@ def test_lazy_client_is_built_once_under_concurrency(
     sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[object] = []
+    entered = threading.Semaphore(0)
 
     class SlowClient(KarmoClient):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            time.sleep(0.05)  # widen the race window
+            # Hold the first construction open until every thread has begun its
+            # create: without the lock, the others would build clients of their own.
+            for _ in range(8):
+                assert entered.acquire(timeout=30)
             built.append(self)
             super().__init__(*args, **kwargs)
 
+    def create(i: int) -> None:
+        entered.release()
+        provider.create({**VALID, "slug": f"org-t{i}"})
+
     monkeypatch.setattr(provider_module, "KarmoClient", SlowClient)
     provider = configured(sandbox.url)
-    errors = run_concurrently(lambda i: provider.create({**VALID, "slug": f"org-t{i}"}), 8)
+    errors = run_concurrently(create, 8)
     assert errors == []
     assert len(built) == 1
     assert len(sandbox.roles()) == 8

@@ -44,6 +44,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -123,6 +124,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     rng: random.Random = field(default_factory=random.Random)
     window: deque[float] = field(default_factory=deque)
+    clock: Callable[[], float] = time.monotonic
 
     def admit(self, rps: float, now: float) -> float:
         """Sliding one-second window: 0 if a request fits now, else seconds to wait."""
@@ -195,9 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
             scripted = state.script.pop(0) if state.script else None
             faults = Faults(**asdict(state.faults))
             roll = state.rng.random()
-            wait = (
-                state.admit(faults.rate_limit_rps, time.monotonic()) if faults.rate_limit_rps else 0
-            )
+            wait = state.admit(faults.rate_limit_rps, state.clock()) if faults.rate_limit_rps else 0
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if scripted is not None and self._scripted(scripted):
@@ -563,7 +563,13 @@ class SandboxServer:
     :param tls: serve HTTPS with this server-side SSL context (e.g. from ``trustme``).
     :param token_lifetime: if given, require service tokens minted by ``POST /auth/token``
         (a SigV4-signed request) instead of ``token``; they expire after this many seconds.
+    :param clock: monotonic seconds for the ``rate_limit_rps`` window (tests pass a fake
+        one to make the window exact).
     """
+
+    _POLL_INTERVAL = 0.02
+    """Seconds between checks for :meth:`stop` (socketserver's default, 0.5 s, made every
+    stop take that long)."""
 
     def __init__(
         self,
@@ -577,9 +583,11 @@ class SandboxServer:
         seed: int | None = None,
         tls: ssl.SSLContext | None = None,
         token_lifetime: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         state = _State(
             token=token,
+            clock=clock,
             token_lifetime=token_lifetime,
             organizations=frozenset(organizations) if organizations is not None else None,
             faults=faults or Faults(),
@@ -657,14 +665,17 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         """Serve in a daemon thread; returns self."""
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="karmo-sandbox", daemon=True
+            target=self._server.serve_forever,
+            args=(self._POLL_INTERVAL,),
+            name="karmo-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted."""
-        self._server.serve_forever()
+        self._server.serve_forever(self._POLL_INTERVAL)
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
