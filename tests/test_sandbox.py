@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import urllib.error
@@ -70,13 +71,23 @@ def test_module_serves() -> None:
     [
         ("/organizations/org_1/roles/admin", {"name": "A"}, "dev-token", 422, "/slug"),
         ("/organizations/org_1/roles/org-a", {"name": " "}, "dev-token", 422, "/name"),
+        ("/organizations/org_1/roles/org-a", {"name": "\u200b"}, "dev-token", 422, "/name"),
+        ("/organizations/org_1/roles/org-a", {"name": "A\x07"}, "dev-token", 422, "/name"),
+        ("/organizations/org_1/roles/org-a", {"name": "\u202eA"}, "dev-token", 422, "/name"),
+        ("/organizations/org%2F1/roles/org-a", {"name": "A"}, "dev-token", 422, "/organizationId"),
+        ("/organizations/org%201/roles/org-a", {"name": "A"}, "dev-token", 422, "/organizationId"),
+        ("/organizations/org%071/roles/org-a", {"name": "A"}, "dev-token", 422, "/organizationId"),
+        ("/organizations/" + "o" * 256 + "/roles/org-a", {"name": "A"}, "dev-token", 422,
+         "/organizationId"),
+        ("/organizations/org_1/roles/org-a%E2%80%AE/permissions", {"permissions": []},
+         "dev-token", 422, "/slug"),
         ("/organizations/org_1/roles/org-a", {"name": "x" * 256}, "dev-token", 422, "/name"),
         ("/organizations/org_1/roles/org-a", {"name": "A", "x": 1}, "dev-token", 422, "/x"),
         ("/organizations/org_1/roles/org-a", {}, "dev-token", 422, "/name"),
         ("/organizations/org_1/roles/org-a", {"name": "A"}, "wrong", 401, None),
         ("/organizations/org_2/roles/org-a", {"name": "A"}, "dev-token", 404, None),
     ],
-)
+)  # fmt: skip
 def test_contract_errors(
     path: str, body: object, token: str, status: int, pointer: str | None
 ) -> None:
@@ -172,3 +183,33 @@ def test_permissions_of_a_missing_role() -> None:
         status, _ = _put(server.url + "/organizations/o/roles/org-none/permissions",
                          {"permissions": []})  # fmt: skip
     assert status == 404
+
+
+def _raw_put(port: int, content_length: str) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(
+            b"PUT /organizations/o/roles/org-a HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer dev-token\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + content_length.encode() + b"\r\n\r\n"
+        )
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("content_length", ["abc", "-5", "5x", "+5", "99999999999999999999"])
+def test_unusable_content_length_is_answered_400(
+    content_length: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with SandboxServer(token="dev-token") as server:
+        answer = _raw_put(server.port, content_length)
+        roles = server.roles()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"Connection: close" in head
+    error = json.loads(body)
+    assert error["code"] == "40000002"
+    assert "Content-Length" in error["message"]
+    assert roles == {}
+    assert "Traceback" not in capfd.readouterr().err
