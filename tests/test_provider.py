@@ -226,9 +226,14 @@ def test_delete_warns_and_sends_nothing(
     assert sandbox.stats().get("requests", 0) == 0
 
 
-def test_delete_needs_no_credentials(capsys: pytest.CaptureFixture[str]) -> None:
-    OrganizationRoleProvider().delete("org_123/org-admin", dict(OUTPUTS))
-    assert "remains in Karmo" in capsys.readouterr().err
+@pytest.mark.parametrize("permissions", [None, ["a", "b"]])
+def test_delete_needs_no_credentials(
+    capsys: pytest.CaptureFixture[str], permissions: list[str] | None
+) -> None:
+    # Never configured: a destroy after the token was revoked still forgets the role.
+    outputs = {**OUTPUTS, "permissions": permissions}
+    OrganizationRoleProvider().delete("org_123/org-admin", outputs)
+    assert DELETE_WARNING in capsys.readouterr().err
 
 
 # serialization and threads ----------------------------------------------------------
