@@ -140,3 +140,23 @@ def test_bad_slug_fails_the_preview(stack: Stack, sandbox: SandboxServer) -> Non
     assert "slug must start with 'org-'" in output
     assert "'Admin'" in output
     assert sandbox.stats().get("requests", 0) == 0
+
+
+def test_rename_without_alias_keeps_the_permissions(stack: Stack, sandbox: SandboxServer) -> None:
+    # The engine creates the renamed resource, then deletes the old one: by default that
+    # delete sends nothing, so the permissions the new resource declares stay in Karmo.
+    program = stack.project / "__main__.py"
+    declare = (
+        "from pulumi_karmo_roles import OrganizationRole\n"
+        "OrganizationRole({name!r}, organization_id='org_1', slug='org-ops', name='Ops',\n"
+        "                 permissions=['reports:export'])\n"
+    )
+    program.write_text(declare.format(name="ops"))
+    stack.run("up", "--yes", "--skip-preview", "--non-interactive")
+    assert sandbox.permissions("org_1", "org-ops") == ["reports:export"]
+
+    program.write_text(declare.format(name="operators"))  # renamed, no alias
+    renamed = stack.run("up", "--yes", "--skip-preview", "--non-interactive")
+    output = renamed.stdout + renamed.stderr
+    assert "remains in Karmo, and so do its permissions" in output
+    assert sandbox.permissions("org_1", "org-ops") == ["reports:export"]
