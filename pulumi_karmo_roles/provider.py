@@ -42,6 +42,7 @@ from .config import CONFIG_KEYS, resolve_settings
 from .errors import InputError, KarmoError, NotFoundError, PermissionsNotAppliedError
 from .retry import RetryPolicy
 from .validation import (
+    clear_permissions_on_delete_problem,
     name_problem,
     organization_id_problem,
     permissions_problem,
@@ -51,15 +52,17 @@ from .validation import (
 
 __all__ = ["INPUT_PROPERTIES", "OUTPUT_PROPERTIES", "OrganizationRoleProvider"]
 
-INPUT_PROPERTIES = ("organization_id", "slug", "name", "permissions")
-"""The resource's inputs, in the order failures are reported (``permissions`` is
-optional)."""
+INPUT_PROPERTIES = ("organization_id", "slug", "name", "permissions", "clear_permissions_on_delete")
+"""The resource's inputs, in the order failures are reported (``permissions`` and
+``clear_permissions_on_delete`` are optional)."""
 
 OUTPUT_PROPERTIES = (*INPUT_PROPERTIES, "role_id")
 """The resource's outputs: the inputs plus Karmo's role id. The ``permissions`` output is
-the set Karmo was given, sorted, or ``None`` when the role's permissions are unmanaged."""
+the set Karmo was given, sorted and unique, or ``None`` when the role's permissions are
+unmanaged; ``clear_permissions_on_delete`` is a bool (false unless set)."""
 
 _REPLACE_PROPERTIES = ("organization_id", "slug")
+_CLEAR = "clear_permissions_on_delete"
 
 
 def _is_unknown(value: Any) -> bool:
@@ -71,6 +74,7 @@ _PROBLEMS: dict[str, Callable[[Any], str | None]] = {
     "slug": slug_problem,
     "name": name_problem,
     "permissions": functools.partial(permissions_problem, is_unknown=_is_unknown),
+    "clear_permissions_on_delete": clear_permissions_on_delete_problem,
 }
 
 
@@ -78,7 +82,8 @@ class _Role(NamedTuple):
     organization_id: str
     slug: str
     name: str
-    permissions: list[str] | None  # None: not managed by Pulumi
+    permissions: list[str] | None  # sorted and unique; None: not managed by Pulumi
+    clear_permissions_on_delete: bool
 
 
 class _Runtime:
@@ -126,7 +131,8 @@ class OrganizationRoleProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the inputs; one failure per bad property. Values still unknown in a
-        preview (they come from other resources) are not checked."""
+        preview (they come from other resources) are not checked. ``permissions`` is a
+        set: a valid list comes back sorted, each entry once."""
         inputs = {key: news[key] for key in INPUT_PROPERTIES if key in news}
         failures = []
         for key in INPUT_PROPERTIES:
@@ -136,16 +142,27 @@ class OrganizationRoleProvider(ResourceProvider):
             problem = _PROBLEMS[key](value)
             if problem:
                 failures.append(CheckFailure(key, problem))
+        permissions = inputs.get("permissions")
+        if (
+            isinstance(permissions, list | tuple)
+            and not any(f.property == "permissions" for f in failures)
+            and not any(map(_is_unknown, permissions))
+        ):
+            inputs["permissions"] = sorted(set(permissions))
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        """Compare the new inputs with the recorded outputs: a new ``name`` or permission
-        set updates in place; a new ``organization_id`` or ``slug`` is another role, so it
-        replaces. Permissions compare as sets (order and duplicates make no change)."""
+        """Compare the new inputs with the recorded outputs: a new ``name``, permission
+        set or ``clear_permissions_on_delete`` updates in place; a new ``organization_id``
+        or ``slug`` is another role, so it replaces. Permissions compare as sets (order and
+        duplicates make no change); an absent ``clear_permissions_on_delete`` is false."""
         replaces = [key for key in _REPLACE_PROPERTIES if _changed(olds.get(key), news.get(key))]
         changed = replaces + (["name"] if _changed(olds.get("name"), news.get("name")) else [])
         if _permissions_changed(olds.get("permissions"), news.get("permissions")):
             changed.append("permissions")
+        old_flag, new_flag = olds.get(_CLEAR), news.get(_CLEAR)
+        if _is_unknown(new_flag) or (old_flag is True) != (new_flag is True):
+            changed.append(_CLEAR)
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -169,7 +186,9 @@ class OrganizationRoleProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """Send only what changed: the upsert for a new name, the permissions request for
-        a new permission set. Dropping ``permissions`` stops managing them (no request)."""
+        a new permission set. Dropping ``permissions`` stops managing them, and a new
+        ``clear_permissions_on_delete`` only changes what a later delete does: neither
+        sends a request."""
         role = _role_inputs(news)
         client = self._client()
         role_id = olds.get("role_id")
@@ -180,6 +199,8 @@ class OrganizationRoleProvider(ResourceProvider):
             permissions = None
         elif permissions is None or set(permissions) != set(role.permissions):
             permissions = self._apply_permissions(client, role, role_id)
+        else:
+            permissions = role.permissions
         return UpdateResult(_outputs(role, role_id, permissions))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -207,19 +228,32 @@ class OrganizationRoleProvider(ResourceProvider):
         return ReadResult(id_, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
-        """Forget the role. Karmo has no delete operation: the role stays in Karmo, and
-        the user is warned so. If Pulumi managed its permissions, they are cleared first,
-        so a role removed from code no longer grants anything."""
+        """Forget the role, and by default send nothing: Karmo has no delete operation, so
+        the role and its permissions stay in Karmo, and the user is warned so (with how to
+        revoke the permissions).
+
+        With ``clear_permissions_on_delete`` set and permissions managed by Pulumi, they
+        are cleared first. That acts on (organization, slug), so it also clears what a
+        resource that now declares the same role has just set (a rename without
+        ``aliases``, a create-before-delete replace): hence off by default.
+        """
         slug, organization_id = props.get("slug"), props.get("organization_id")
-        cleared = ""
-        if props.get("permissions") is not None:
+        where = f"role {slug!r} in organization {organization_id!r}"
+        if props.get(_CLEAR) is True and props.get("permissions") is not None:
             with contextlib.suppress(NotFoundError):  # no role: nothing is granted
                 self._client().set_role_permissions(str(organization_id), str(slug), [])
-            cleared = " with no permissions (Pulumi cleared them)"
+            pulumi.log.warn(
+                f"Karmo has no delete operation: {where} remains in Karmo with no "
+                "permissions (Pulumi cleared them: clear_permissions_on_delete is set). "
+                "Pulumi no longer manages it; remove it in Karmo or its access provider if "
+                "it must go."
+            )
+            return
         pulumi.log.warn(
-            f"Karmo has no delete operation: role {slug!r} in organization "
-            f"{organization_id!r} remains in Karmo{cleared}. Pulumi no longer manages it; "
-            "remove it in Karmo or its access provider if it must go."
+            f"Karmo has no delete operation: {where} remains in Karmo, and so do its "
+            "permissions. Pulumi no longer manages it. To revoke its permissions, declare "
+            "it with permissions=[], run `pulumi up`, then remove the resource; to remove "
+            "the role itself, use Karmo or its access provider."
         )
 
     def _apply_permissions(
@@ -297,7 +331,8 @@ def _role_inputs(props: dict[str, Any]) -> _Role:
         props["organization_id"],
         props["slug"],
         props["name"],
-        None if permissions is None else list(permissions),
+        None if permissions is None else sorted(set(permissions)),
+        props.get(_CLEAR) is True,
     )
 
 
@@ -307,6 +342,7 @@ def _outputs(role: _Role, role_id: str | None, permissions: list[str] | None) ->
         "slug": role.slug,
         "name": role.name,
         "permissions": permissions,
+        _CLEAR: role.clear_permissions_on_delete,
         "role_id": role_id,
     }
 

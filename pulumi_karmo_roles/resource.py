@@ -24,6 +24,7 @@ class OrganizationRoleArgs:
         slug: pulumi.Input[str],
         name: pulumi.Input[str],
         permissions: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        clear_permissions_on_delete: pulumi.Input[bool] | None = None,
     ) -> None:
         """
         :param organization_id: The organization (tenant) the role belongs to; in WorkOS
@@ -36,13 +37,23 @@ class OrganizationRoleArgs:
         :param permissions: The role's complete permission set (slugs matching
             ``^[a-z0-9:._*-]+$``, e.g. ``reports:export``). When given, Pulumi owns it: it
             replaces whatever the role had. When omitted, Pulumi never touches the role's
-            permissions.
+            permissions. A set: order and repeated entries do not matter.
+        :param clear_permissions_on_delete: Whether deleting the resource clears the
+            permissions Pulumi manages (default false: delete sends nothing, and the role
+            keeps its permissions in Karmo). Changing it alone sends nothing. Before
+            setting it, know the rename hazard: delete acts on the role's organization and
+            slug, and a resource renamed without ``aliases``, or replaced
+            create-before-delete (``pulumi up --replace``), is created anew before the old
+            one is deleted, so the old one's delete clears the permissions the new one has
+            just set. Rename with ``opts=pulumi.ResourceOptions(aliases=[...])``.
         """
         pulumi.set(__self__, "organization_id", organization_id)
         pulumi.set(__self__, "slug", slug)
         pulumi.set(__self__, "name", name)
         if permissions is not None:
             pulumi.set(__self__, "permissions", permissions)
+        if clear_permissions_on_delete is not None:
+            pulumi.set(__self__, "clear_permissions_on_delete", clear_permissions_on_delete)
 
     @property
     @pulumi.getter(name="organization_id")
@@ -85,6 +96,18 @@ class OrganizationRoleArgs:
     def permissions(self, value: pulumi.Input[Sequence[pulumi.Input[str]]] | None) -> None:
         pulumi.set(self, "permissions", value)
 
+    @property
+    @pulumi.getter(name="clear_permissions_on_delete")
+    def clear_permissions_on_delete(self) -> pulumi.Input[bool] | None:
+        """Whether deleting the resource clears the permissions Pulumi manages (default
+        false). Beware renames without ``aliases`` and create-before-delete replaces: the
+        old resource's delete then clears what the new one has just set."""
+        return pulumi.get(self, "clear_permissions_on_delete")  # type: ignore[no-any-return]
+
+    @clear_permissions_on_delete.setter
+    def clear_permissions_on_delete(self, value: pulumi.Input[bool] | None) -> None:
+        pulumi.set(self, "clear_permissions_on_delete", value)
+
 
 class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="OrganizationRole"):
     """A role in a Karmo organization, created or updated through Karmo's upsert.
@@ -92,7 +115,10 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
     Its type is ``pulumi-python:dynamic/karmo:OrganizationRole`` and its id
     ``"{organization_id}/{slug}"``. Declaring a role that already exists in Karmo adopts
     it on ``pulumi up`` (there is no ``pulumi import`` for dynamic providers). Karmo has
-    no delete: removing the resource leaves the role in Karmo, with a warning.
+    no delete: removing the resource leaves the role, and its permissions, in Karmo, with
+    a warning (``clear_permissions_on_delete`` opts in to clearing the permissions).
+    Rename a resource with ``aliases``, so Pulumi moves it rather than creating a new one
+    and deleting the old.
 
     ::
 
@@ -109,6 +135,9 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
     permissions: pulumi.Output[Sequence[str] | None]
     """The permission set Karmo was given, sorted and de-duplicated; ``None`` when the
     role's permissions are not managed by Pulumi."""
+    clear_permissions_on_delete: pulumi.Output[bool]
+    """Whether deleting the resource clears the permissions Pulumi manages; false unless
+    set."""
     role_id: pulumi.Output[str]
     """The access provider's identifier for the role, as Karmo returned it (e.g.
     ``role_01HXYZ``). Unknown until the role is created; not known for a role looked up
@@ -124,6 +153,7 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
         slug: pulumi.Input[str] | None = None,
         name: pulumi.Input[str] | None = None,
         permissions: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None,
+        clear_permissions_on_delete: pulumi.Input[bool] | None = None,
     ) -> None:
         """Declare a Karmo organization role.
 
@@ -136,7 +166,13 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
         :param slug: The role slug, e.g. ``org-admin`` (replaces on change).
         :param name: The display name (updated in place).
         :param permissions: The complete permission set, owned by Pulumi when given
-            (updated in place); omit it to leave the role's permissions alone.
+            (updated in place); omit it to leave the role's permissions alone. Order and
+            repeated entries do not matter.
+        :param clear_permissions_on_delete: Clear the managed permissions when the
+            resource is deleted (default false: delete sends nothing and the permissions
+            stay). Hazard: a rename without ``aliases`` or a create-before-delete replace
+            creates the new resource first, then the old one's delete clears the
+            permissions the new one set; rename with ``aliases``.
         """
         if isinstance(args, pulumi.ResourceOptions) and opts is None:
             args, opts = None, args
@@ -145,6 +181,7 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
             "slug": slug,
             "name": name,
             "permissions": permissions,
+            "clear_permissions_on_delete": clear_permissions_on_delete,
         }
         if args is not None:
             if any(v is not None for v in keywords.values()):

@@ -15,10 +15,12 @@ from typing import Any
 from .errors import InputError
 
 __all__ = [
+    "BIDI_CONTROLS",
     "NAME_MAX_LENGTH",
     "ORGANIZATION_ID_MAX_LENGTH",
     "PERMISSION_PATTERN",
     "SLUG_PATTERN",
+    "clear_permissions_on_delete_problem",
     "name_problem",
     "organization_id_problem",
     "permissions_problem",
@@ -52,6 +54,21 @@ def _show(value: Any) -> str:
     return text if len(text) <= 2 * _SHOWN else text[: 2 * _SHOWN - 3] + "..."
 
 
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+"""Bidirectional controls, refused in every string input: embeddings, overrides and
+isolates (U+202A-U+202E, U+2066-U+2069) and the implicit marks (U+200E, U+200F, U+061C).
+They make text display in an order other than the one it is stored in ("Trojan Source"),
+so a name could read as one thing in a console and be another in Karmo."""
+
+# Characters that draw nothing: a name made only of these is blank. Beyond whitespace,
+# controls and format characters (zero-width space, U+FEFF, word joiner, soft hyphen),
+# a combining mark alone draws nothing, and these letters and symbols render empty.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn"})
+_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
 def _unprintable(value: str) -> str | None:
     for ch in value:
         category = unicodedata.category(ch)
@@ -60,6 +77,25 @@ def _unprintable(value: str) -> str | None:
         if category == "Cs":
             return f"unpaired surrogate U+{ord(ch):04X}"
     return None
+
+
+_BIDI_SEARCH = re.compile("[" + "".join(sorted(BIDI_CONTROLS)) + "]")
+
+
+def _bidi_control(value: str) -> str | None:
+    """The first bidirectional control in ``value``, as a rule's wording, or ``None``."""
+    found = _BIDI_SEARCH.search(value)
+    if found is None:
+        return None
+    return f"must not contain the bidirectional control U+{ord(found.group()):04X}"
+
+
+def _visible(value: str) -> bool:
+    """Whether ``value`` has a character that draws something."""
+    return any(
+        ch not in _INVISIBLE and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        for ch in value
+    )
 
 
 def _type_problem(value: Any) -> str | None:
@@ -76,6 +112,9 @@ def slug_problem(value: Any) -> str | None:
     if problem:
         return f"slug {problem}"
     if not SLUG_PATTERN.fullmatch(value):
+        bidi = _bidi_control(value)
+        if bidi:
+            return f"slug {bidi}, got {_show(value)}"
         return (
             "slug must start with 'org-' followed by lowercase letters, numbers, hyphens "
             f"or underscores (^org-[a-z0-9_-]+$), got {_show(value)}"
@@ -93,8 +132,11 @@ def name_problem(value: Any) -> str | None:
         return (
             f"name must be at most {NAME_MAX_LENGTH} characters, got {len(value)}: {_show(value)}"
         )
-    if not value.strip():
-        return f"name must not be blank, got {_show(value)}"
+    bidi = _bidi_control(value)
+    if bidi:
+        return f"name {bidi}, got {_show(value)}"
+    if not _visible(value):
+        return f"name must not be blank (it needs a visible character), got {_show(value)}"
     bad = _unprintable(value)
     if bad:
         return f"name must not contain control characters, got {bad} in {_show(value)}"
@@ -126,6 +168,9 @@ def organization_id_problem(value: Any) -> str | None:
     bad = _unprintable(value)
     if bad:
         return f"organization_id must not contain control characters, got {bad}"
+    bidi = _bidi_control(value)
+    if bidi:
+        return f"organization_id {bidi}, got {_show(value)}"
     return None
 
 
@@ -137,38 +182,52 @@ def permissions_problem(
     value: Any, *, is_unknown: Callable[[Any], bool] = lambda _: False
 ) -> str | None:
     """Why ``value`` is not a valid permission list, or ``None``. ``None`` (absent) is
-    valid; entries for which ``is_unknown`` is true are not checked. Names at most three
-    offending entries of each kind, so the message stays short."""
+    valid; entries for which ``is_unknown`` is true are not checked. The list is a set:
+    order and repeated entries do not matter. Names at most three offending entries of
+    each kind, so the message stays short."""
     if value is None or is_unknown(value):
         return None
     if not isinstance(value, list | tuple):
         return f"permissions must be a list of strings, got {type(value).__name__} {_show(value)}"
     not_text: list[str] = []
     bad: list[str] = []
-    repeated: list[str] = []
-    first_seen: dict[str, int] = {}
+    bidi: list[tuple[str, str]] = []  # (entry, code point)
     for i, entry in enumerate(value):
         if is_unknown(entry):
             continue
         if not isinstance(entry, str):
             not_text.append(f"permissions[{i}] ({type(entry).__name__})")
         elif not PERMISSION_PATTERN.fullmatch(entry):
-            bad.append(f"permissions[{i}] {_show(entry[:40])}")
-        elif entry in first_seen:
-            repeated.append(f"permissions[{i}] {_show(entry[:40])} (= [{first_seen[entry]}])")
-        else:
-            first_seen[entry] = i
+            found = _BIDI_SEARCH.search(entry)
+            if found:
+                bidi.append((f"permissions[{i}]", f"U+{ord(found.group()):04X}"))
+            else:
+                bad.append(f"permissions[{i}] {_show(entry[:40])}")
     problems = []
     if not_text:
         problems.append(f"{_few(not_text)} must be strings")
+    if len(bidi) == 1:
+        problems.append(f"{bidi[0][0]} must not contain the bidirectional control {bidi[0][1]}")
+    elif bidi:
+        entries = [f"{entry} ({code_point})" for entry, code_point in bidi]
+        problems.append(f"{_few(entries)} must not contain bidirectional controls")
     if bad:
         problems.append(
             f"{_few(bad)} may contain only lowercase letters, numbers, colons, periods, "
             "underscores, hyphens and asterisks (^[a-z0-9:._*-]+$)"
         )
-    if repeated:
-        problems.append(f"{_few(repeated)} repeat earlier entries")
     return "; ".join(problems) or None
+
+
+def clear_permissions_on_delete_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid ``clear_permissions_on_delete``, or ``None``. ``None``
+    (absent) is valid and means false."""
+    if value is None or isinstance(value, bool):
+        return None
+    return (
+        "clear_permissions_on_delete must be a bool (True or False), got "
+        f"{type(value).__name__} {_show(value)}"
+    )
 
 
 def _few(items: list[str]) -> str:

@@ -3,16 +3,31 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 
 import pytest
 from harness import ProviderProcess
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
+
+# Property tests are deterministic by default: the same examples on every run and every
+# fresh clone, no example database in the tree, no per-example deadline (a wall-clock
+# limit that a loaded 2-core machine breaks). HYPOTHESIS_PROFILE=explore searches anew
+# with more examples, for a developer hunting bugs.
+settings.register_profile("deterministic", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", max_examples=1_000, database=None, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
+# Hypothesis also caches the constants it finds in our modules under ./.hypothesis: keep
+# the work tree clean and the run independent of any earlier one.
+_HYPOTHESIS_HOME = tempfile.TemporaryDirectory(prefix="karmo-hypothesis-")
+set_hypothesis_home_dir(_HYPOTHESIS_HOME.name)
 
 TOKEN = "kt_live_7Qz9XbV2mN4pL8sR3tW6yA1c"
 """A distinctive fake token: tests assert it appears nowhere it must not."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import TOKEN
+from diff_cases import DIFF_CASES, for_engine
 from harness import UNKNOWN, EngineError, ProviderProcess
 
 from pulumi_karmo_roles.sandbox import SandboxServer
@@ -44,6 +45,16 @@ def test_check_failures_name_property_rule_and_value(engine: ProviderProcess) ->
     assert "must not be blank" in reasons["name"]
 
 
+def test_check_refuses_invisible_and_bidi_text(engine: ProviderProcess) -> None:
+    news = {"organization_id": "org\u202e1", "slug": "org-a", "name": "\u200b\u2060"}
+    _, failures = engine.check({**news, "clear_permissions_on_delete": "yes"})
+    reasons = dict(failures)
+    assert list(reasons) == ["organization_id", "name", "clear_permissions_on_delete"]
+    assert "must not contain the bidirectional control U+202E" in reasons["organization_id"]
+    assert "name must not be blank (it needs a visible character)" in reasons["name"]
+    assert "must be a bool" in reasons["clear_permissions_on_delete"]
+
+
 def test_check_ignores_unknowns_in_preview(engine: ProviderProcess) -> None:
     inputs, failures = engine.check({"organization_id": UNKNOWN, "slug": "org-a", "name": UNKNOWN})
     assert failures == []
@@ -70,25 +81,18 @@ def test_check_needs_no_credentials(sandbox: SandboxServer) -> None:
 
 # diff -------------------------------------------------------------------------------
 
-OLD = {**VALID, "role_id": "role_01HXYZ"}
 
-
-@pytest.mark.parametrize(
-    ("news", "changes", "replaces"),
-    [
-        (VALID, "DIFF_NONE", []),
-        ({**VALID, "name": "Admins"}, "DIFF_SOME", []),
-        ({**VALID, "slug": "org-root"}, "DIFF_SOME", ["slug"]),
-        ({**VALID, "organization_id": "org_9"}, "DIFF_SOME", ["organization_id"]),
-        ({**VALID, "name": UNKNOWN}, "DIFF_SOME", []),
-        ({**VALID, "slug": UNKNOWN}, "DIFF_SOME", ["slug"]),
-    ],
-)
+@pytest.mark.parametrize(("olds", "news", "changes", "replaces"), DIFF_CASES)
 def test_diff(
-    engine: ProviderProcess, news: dict[str, Any], changes: str, replaces: list[str]
+    engine: ProviderProcess,
+    olds: dict[str, Any],
+    news: dict[str, Any],
+    changes: bool,
+    replaces: list[str],
 ) -> None:
-    diff = engine.diff("org_123/org-admin", OLD, news)
-    assert (diff.changes, diff.replaces, diff.delete_before_replace) == (changes, replaces, False)
+    diff = engine.diff("org_123/org-admin", for_engine(olds), for_engine(news))
+    expected = ("DIFF_SOME" if changes else "DIFF_NONE", replaces, False)
+    assert (diff.changes, diff.replaces, diff.delete_before_replace) == expected
 
 
 # create / update / read / delete ----------------------------------------------------
@@ -100,11 +104,16 @@ def test_lifecycle(engine: ProviderProcess, sandbox: SandboxServer) -> None:
     role_id = outs.pop("role_id")
     assert role_id.startswith("role_01")
     assert outs.pop("__provider") == engine.provider
-    assert outs == VALID
+    assert outs == {**VALID, "clear_permissions_on_delete": False}
 
     outs = engine.update(id_, {**VALID, "role_id": role_id}, {**VALID, "name": "Admins"})
     outs.pop("__provider")
-    assert outs == {**VALID, "name": "Admins", "role_id": role_id}
+    assert outs == {
+        **VALID,
+        "name": "Admins",
+        "clear_permissions_on_delete": False,
+        "role_id": role_id,
+    }
     assert sandbox.roles() == {("org_123", "org-admin"): (role_id, "Admins")}
 
     # refresh: the recorded state, unchanged, with no request to Karmo
@@ -118,7 +127,7 @@ def test_lifecycle(engine: ProviderProcess, sandbox: SandboxServer) -> None:
     assert sandbox.roles() == {("org_123", "org-admin"): (role_id, "Admins")}
     assert (
         "warning: Karmo has no delete operation: role 'org-admin' in organization "
-        "'org_123' remains in Karmo" in engine.stderr()
+        "'org_123' remains in Karmo, and so do its permissions." in engine.stderr()
     )
 
 

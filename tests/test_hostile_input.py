@@ -6,12 +6,16 @@ from __future__ import annotations
 import contextlib
 import json
 import string
+import unicodedata
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from conftest import TOKEN
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
@@ -21,6 +25,7 @@ from pulumi_karmo_roles.client import KarmoClient
 from pulumi_karmo_roles.errors import UnprocessableEntityError
 from pulumi_karmo_roles.provider import INPUT_PROPERTIES, OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
+from pulumi_karmo_roles.validation import BIDI_CONTROLS
 
 # What the engine can deliver: JSON-like values, and unknowns during preview.
 json_values = st.recursive(
@@ -29,7 +34,9 @@ json_values = st.recursive(
     | st.integers()
     | st.floats()
     | st.text(max_size=300)
-    | st.builds(lambda ch, n: ch * n, st.characters(), st.integers(5_000, 300_000))
+    # Longer than any rule allows and than a failure message may be (400), yet small
+    # enough for hypothesis's health checks; the 300,000-character case is an @example.
+    | st.builds(lambda ch, n: ch * n, st.characters(), st.integers(256, 2_000))
     | st.just(UNKNOWN),
     lambda children: (
         st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=10), children, max_size=5)
@@ -44,14 +51,38 @@ org_ids = st.text(string.ascii_letters + string.digits + "_-:.", min_size=1, max
     lambda s: ".." not in s
 )
 slugs = st.from_regex(r"org-[a-z0-9_-]{1,40}", fullmatch=True)
+
+# Letters and symbols that render as nothing, though their category says otherwise.
+BLANK_LOOKING = "\u115f\u1160\u3164\uffa0\u2800"
+
+
+def has_visible_character(text: str) -> bool:
+    """At least one letter, number, punctuation mark or symbol that draws something."""
+    return any(unicodedata.category(ch)[0] in "LNPS" and ch not in BLANK_LOOKING for ch in text)
+
+
 names = st.text(
-    st.characters(blacklist_categories=("Cc", "Cs")),
+    st.characters(exclude_categories=("Cc", "Cs"), exclude_characters=BIDI_CONTROLS),
     min_size=1,
     max_size=255,
-).filter(lambda s: s.strip() != "")
+).filter(has_visible_character)
+# Text that shows nothing: whitespace, zero-width and other format characters (U+200B,
+# U+FEFF, U+2060, U+00AD, ...), combining marks with nothing to combine with.
+invisible_text = st.text(
+    st.characters(categories=("Zs", "Zl", "Zp", "Cf", "Mn"), exclude_characters=BIDI_CONTROLS)
+    | st.sampled_from(" \t\n\r\x0b\x0c" + BLANK_LOOKING),
+    min_size=1,
+    max_size=255,
+)
+bidi_controls = st.sampled_from(sorted(BIDI_CONTROLS))
 valid_inputs = st.fixed_dictionaries({"organization_id": org_ids, "slug": slugs, "name": names})
 
 
+HUGE = "x" * 300_000
+
+
+@example(news={key: HUGE for key in INPUT_PROPERTIES}, olds={})
+@example(news={"permissions": [HUGE, HUGE], "name": [HUGE]}, olds={"name": HUGE})
 @given(news=any_props, olds=any_props)
 def test_check_never_raises(news: dict[str, Any], olds: dict[str, Any]) -> None:
     result = OrganizationRoleProvider().check(olds, news)
@@ -66,6 +97,9 @@ def test_diff_never_raises(news: dict[str, Any], old_permissions: Any) -> None:
     olds = {"role_id": "r", "permissions": old_permissions}
     OrganizationRoleProvider().diff("org_1/org-a", olds, news)
     OrganizationRoleProvider().diff("org_1/org-a", olds, {**news, "permissions": [{"a": 1}]})
+
+
+ROLE = {"organization_id": "org_1", "slug": "org-a", "name": "Admin"}
 
 
 @given(inputs=valid_inputs)
@@ -115,7 +149,7 @@ ODD_NAMES = [
     "שלום",
     "Åd\u0301min e\u0300\u0301\u0302",  # combining marks
     'He said "admin" \\ it\'s fine',
-    "\u202eevil override",  # a bidi override is a format character, not a control one
+    "ZWJ 👩\u200d💻 and VS16 ✔\ufe0f",  # format characters that are not bidi controls
     "零号管理员",
 ]
 
@@ -138,6 +172,118 @@ def test_control_characters_are_rejected_in_check(char: str) -> None:
     )
     assert [f.property for f in result.failures] == ["name"]
     assert f"control character U+{ord(char):04X}" in result.failures[0].reason
+
+
+# Invisible and bidirectional text --------------------------------------------------------
+
+
+@given(name=invisible_text)
+def test_a_name_with_nothing_visible_is_blank(name: str) -> None:
+    (failure,) = OrganizationRoleProvider().check({}, {**ROLE, "name": name}).failures
+    assert failure.property == "name"
+    assert failure.reason.startswith("name must not be blank (it needs a visible character)")
+
+
+@given(
+    prop=st.sampled_from(["organization_id", "slug", "name"]),
+    before=st.text(string.ascii_lowercase + string.digits + "".join(BIDI_CONTROLS), max_size=20),
+    control=bidi_controls,
+    after=st.text(string.ascii_lowercase + string.digits, max_size=20),
+)
+def test_bidi_controls_are_refused_in_every_string_input(
+    prop: str, before: str, control: str, after: str
+) -> None:
+    value = ("org-" if prop == "slug" else "") + before + control + after
+    first = next(ch for ch in value if ch in BIDI_CONTROLS)
+    failures = OrganizationRoleProvider().check({}, {**ROLE, prop: value}).failures
+    assert [(f.property, f.reason.split(", got ")[0]) for f in failures] == [
+        (prop, f"{prop} must not contain the bidirectional control U+{ord(first):04X}")
+    ]
+
+
+@given(before=st.lists(st.sampled_from(["a", "b:c"]), max_size=3), control=bidi_controls)
+def test_bidi_controls_are_refused_in_permissions(before: list[str], control: str) -> None:
+    permissions = [*before, f"x{control}y"]
+    (failure,) = OrganizationRoleProvider().check({}, {**ROLE, "permissions": permissions}).failures
+    assert failure.reason == (
+        f"permissions[{len(before)}] must not contain the bidirectional control "
+        f"U+{ord(control):04X}"
+    )
+
+
+# The sandbox is at least as strict as check -------------------------------------------
+
+
+def put_raw(url: str, organization_id: str, slug: str, name: str) -> tuple[int, Any]:
+    """PUT a role to the sandbox with these exact values (no client rules in between);
+    the status and the JSON answer."""
+
+    def segment(value: str) -> str:
+        return quote(value, safe="").replace(".", "%2E")
+
+    request = urllib.request.Request(
+        f"{url}/organizations/{segment(organization_id)}/roles/{segment(slug)}",
+        data=json.dumps({"name": name}).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return int(answer.status), json.load(answer)
+    except urllib.error.HTTPError as error:
+        with error:
+            return int(error.code), json.load(error)
+
+
+any_character = st.characters(exclude_categories=["Cs"])  # JSON cannot carry a lone surrogate
+text_inputs = st.text(
+    any_character | bidi_controls | st.sampled_from("\u200b/%. "),
+    max_size=40,
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    organization_id=org_ids | text_inputs.filter(bool),
+    slug=slugs | text_inputs.filter(bool),
+    name=names | invisible_text | text_inputs,
+)
+def test_the_sandbox_refuses_what_check_refuses(
+    roundtrip: tuple[OrganizationRoleProvider, SandboxServer],
+    organization_id: str,
+    slug: str,
+    name: str,
+) -> None:
+    provider, server = roundtrip
+    inputs = {"organization_id": organization_id, "slug": slug, "name": name}
+    refused = provider.check({}, inputs).failures != []
+    status, _ = put_raw(server.url, organization_id, slug, name)
+    assert status == 422 if refused else status in (200, 201), (inputs, status)
+
+
+@pytest.mark.parametrize(
+    ("organization_id", "slug", "name", "pointer"),
+    [
+        ("org/1", "org-a", "A", "/organizationId"),  # sent as org%2F1
+        ("org 1", "org-a", "A", "/organizationId"),
+        ("org\x071", "org-a", "A", "/organizationId"),
+        ("org\u202e1", "org-a", "A", "/organizationId"),
+        ("o" * 256, "org-a", "A", "/organizationId"),
+        ("..", "org-a", "A", "/organizationId"),
+        ("org_1", "org-A", "A", "/slug"),
+        ("org_1", "org-a", "Ad\x07min", "/name"),
+        ("org_1", "org-a", "\u202eAdmin", "/name"),
+        ("org_1", "org-a", "\u200b\ufeff", "/name"),
+    ],
+)
+def test_the_sandbox_answers_karmo_422_with_pointers(
+    sandbox: SandboxServer, organization_id: str, slug: str, name: str, pointer: str
+) -> None:
+    status, error = put_raw(sandbox.url, organization_id, slug, name)
+    assert status == 422
+    assert error["code"] == ("42200001" if pointer == "/name" else "42200003")
+    assert [e["pointer"] for e in error["errors"]] == [pointer]
+    assert sandbox.roles() == {}
 
 
 # Path injection ------------------------------------------------------------------------

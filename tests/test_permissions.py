@@ -1,8 +1,10 @@
 """Role permissions: ownership when given, hands off when absent, set semantics, partial
-failures and delete. Directly, against the sandbox, and through the engine protocol."""
+failures and delete. Directly, against the sandbox, and through the engine protocol.
+(How permissions diff is in the shared diff table, diff_cases.py.)"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from pulumi_karmo_roles.sandbox import SandboxServer
 
 ROLE = {"organization_id": "org_1", "slug": "org-ops", "name": "Ops"}
 KEY = ("org_1", "org-ops")
+CLEAR = "clear_permissions_on_delete"
 
 
 @pytest.fixture
@@ -31,18 +34,27 @@ def api_calls(sandbox: SandboxServer) -> list[str]:
 # check ---------------------------------------------------------------------------------
 
 
-def test_check_accepts_valid_permissions() -> None:
-    news = {**ROLE, "permissions": ["reports:export", "users.*", "a_b-c"]}
+def test_check_accepts_valid_permissions_as_a_set() -> None:
+    news = {**ROLE, "permissions": ["users.*", "reports:export", "a_b-c", "users.*"]}
     result = OrganizationRoleProvider().check({}, news)
     assert result.failures == []
-    assert result.inputs["permissions"] == ["reports:export", "users.*", "a_b-c"]
+    # Lists are often built from several sources: repeats are dropped, silently.
+    assert result.inputs["permissions"] == ["a_b-c", "reports:export", "users.*"]
+
+
+def test_check_keeps_a_list_holding_unknowns_as_given() -> None:
+    news = {**ROLE, "permissions": ["b", UNKNOWN_VALUE, "b"]}
+    result = OrganizationRoleProvider().check({}, news)
+    assert result.failures == []
+    assert result.inputs["permissions"] == news["permissions"]
 
 
 @pytest.mark.parametrize(
     ("permissions", "words"),
     [
         (["users:write", "Users:Write"], "permissions[1] 'Users:Write' may contain only"),
-        (["a", "b", "a"], "permissions[2] 'a' (= [0]) repeat earlier entries"),
+        (["ok", "a\u202eb"], "permissions[1] must not contain the bidirectional control U+202E"),
+        (["\u2066", "x\u2069"], "permissions[0] (U+2066), permissions[1] (U+2069) must not"),
         (["ok", 3], "permissions[1] (int) must be strings"),
         (["has space"], "^[a-z0-9:._*-]+$"),
         ([""], "permissions[0] ''"),
@@ -63,32 +75,6 @@ def test_check_skips_unknown_permissions() -> None:
     assert "permissions[2] 'BAD'" in failure.reason
 
 
-# diff ----------------------------------------------------------------------------------
-
-OLD = {**ROLE, "role_id": "role_1", "permissions": ["a", "b"]}
-
-
-@pytest.mark.parametrize(
-    ("olds", "new", "changes"),
-    [
-        (OLD, ["b", "a"], False),  # order makes no change
-        (OLD, ["a", "b", "a"], False),  # nor do duplicates
-        (OLD, ["a"], True),
-        (OLD, ["a", "b", "c"], True),
-        (OLD, None, True),  # given -> absent: stop managing (a change, no request)
-        ({**OLD, "permissions": None}, ["a"], True),  # absent -> given
-        ({**OLD, "permissions": None}, None, False),
-        (OLD, UNKNOWN_VALUE, True),
-        (OLD, ["a", UNKNOWN_VALUE], True),
-    ],
-)
-def test_diff_compares_permissions_as_sets(olds: dict[str, Any], new: Any, changes: bool) -> None:
-    news = {**ROLE} if new is None else {**ROLE, "permissions": new}
-    result = OrganizationRoleProvider().diff("org_1/org-ops", olds, news)
-    assert result.changes is changes
-    assert result.replaces == []
-
-
 # create / update -------------------------------------------------------------------------
 
 
@@ -103,6 +89,19 @@ def test_create_sets_sorted_permissions(
         "PUT /organizations/org_1/roles/org-ops",
         "PUT /organizations/org_1/roles/org-ops/permissions",
     ]
+
+
+def test_repeated_permissions_are_sent_and_recorded_once(
+    provider: OrganizationRoleProvider, sandbox: SandboxServer
+) -> None:
+    created = provider.create({**ROLE, "permissions": ["b", "a", "b", "a"]})
+    assert created.outs is not None
+    assert created.outs["permissions"] == ["a", "b"]
+    assert json.loads(sandbox.requests()[-1]["body"]) == {"permissions": ["a", "b"]}
+    updated = provider.update(created.id, created.outs, {**ROLE, "permissions": ["c", "c"]})
+    assert updated.outs is not None
+    assert updated.outs["permissions"] == ["c"]
+    assert sandbox.permissions(*KEY) == ["c"]
 
 
 def test_absent_permissions_are_never_touched(
@@ -172,26 +171,69 @@ def test_create_partial_failure_then_converges(
 # delete ---------------------------------------------------------------------------------
 
 
-def test_delete_clears_managed_permissions(
+def test_delete_leaves_managed_permissions_by_default(
     provider: OrganizationRoleProvider,
     sandbox: SandboxServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     created = provider.create({**ROLE, "permissions": ["a", "b"]})
     assert created.outs is not None
+    assert created.outs[CLEAR] is False
+    sandbox.reset_requests()
     provider.delete(created.id, created.outs)
-    assert sandbox.permissions(*KEY) == []
-    assert KEY in sandbox.roles()
+    assert api_calls(sandbox) == []
+    assert sandbox.permissions(*KEY) == ["a", "b"]
     err = capsys.readouterr().err
-    assert "remains in Karmo with no permissions (Pulumi cleared them)" in err
+    assert "role 'org-ops' in organization 'org_1' remains in Karmo, and so do its " in err
+    assert "declare it with permissions=[], run `pulumi up`, then remove the resource" in err
 
 
-def test_delete_leaves_unmanaged_permissions(
+def test_delete_clears_managed_permissions_when_asked(
     provider: OrganizationRoleProvider,
     sandbox: SandboxServer,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    created = provider.create(dict(ROLE))
+    created = provider.create({**ROLE, "permissions": ["a", "b"], CLEAR: True})
+    assert created.outs is not None
+    assert created.outs[CLEAR] is True
+    sandbox.reset_requests()
+    provider.delete(created.id, created.outs)
+    assert api_calls(sandbox) == ["PUT /organizations/org_1/roles/org-ops/permissions"]
+    assert sandbox.permissions(*KEY) == []
+    assert KEY in sandbox.roles()
+    assert (
+        "warning: Karmo has no delete operation: role 'org-ops' in organization 'org_1' "
+        "remains in Karmo with no permissions (Pulumi cleared them: "
+        "clear_permissions_on_delete is set). Pulumi no longer manages it; remove it in "
+        "Karmo or its access provider if it must go."
+    ) in capsys.readouterr().err
+
+
+def test_clear_permissions_on_delete_alone_is_an_update_that_sends_nothing(
+    provider: OrganizationRoleProvider, sandbox: SandboxServer
+) -> None:
+    created = provider.create({**ROLE, "permissions": ["a"]})
+    assert created.outs is not None
+    news = {**ROLE, "permissions": ["a"], CLEAR: True}
+    diff = provider.diff(created.id, created.outs, news)
+    assert (diff.changes, diff.replaces) == (True, [])
+    sandbox.reset_requests()
+    updated = provider.update(created.id, created.outs, news)
+    assert api_calls(sandbox) == []
+    assert updated.outs == {**created.outs, CLEAR: True}
+    # The recorded value is what a later delete follows.
+    provider.delete(created.id, updated.outs)
+    assert sandbox.permissions(*KEY) == []
+
+
+@pytest.mark.parametrize("clear", [None, False, True])
+def test_delete_leaves_unmanaged_permissions(
+    provider: OrganizationRoleProvider,
+    sandbox: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+    clear: bool | None,
+) -> None:
+    created = provider.create({**ROLE, CLEAR: clear})
     assert created.outs is not None
     with KarmoClient(sandbox.url, TOKEN) as client:
         client.set_role_permissions(*KEY, ["kept"])
@@ -202,8 +244,43 @@ def test_delete_leaves_unmanaged_permissions(
     assert "cleared" not in capsys.readouterr().err
 
 
-def test_delete_of_a_role_karmo_lost(provider: OrganizationRoleProvider) -> None:
-    provider.delete("org_1/org-gone", {**ROLE, "slug": "org-gone", "permissions": ["a"]})
+def test_delete_of_a_role_karmo_lost(
+    provider: OrganizationRoleProvider,
+    sandbox: SandboxServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Karmo no longer has the role: clearing its permissions answers 404 (the sandbox
+    # holds no role), and the delete still succeeds: nothing is granted.
+    gone = {**ROLE, "slug": "org-gone", "permissions": ["a"], CLEAR: True}
+    provider.delete("org_1/org-gone", gone)
+    assert api_calls(sandbox) == ["PUT /organizations/org_1/roles/org-gone/permissions"]
+    assert sandbox.roles() == {}
+    assert "'org-gone'" in capsys.readouterr().err
+
+
+# A resource renamed without `aliases` (or replaced create-before-delete) is created anew,
+# then the old one is deleted: both declare the same role.
+RENAMES = [
+    pytest.param({}, ["a", "b"], id="default"),
+    pytest.param({CLEAR: False}, ["a", "b"], id="clear_permissions_on_delete=False"),
+    # The hazard the input documents: the old resource's delete undoes the new one's set.
+    pytest.param({CLEAR: True}, [], id="clear_permissions_on_delete=True"),
+]
+
+
+@pytest.mark.parametrize(("extra", "left"), RENAMES)
+def test_rename_without_alias(
+    provider: OrganizationRoleProvider,
+    sandbox: SandboxServer,
+    extra: dict[str, Any],
+    left: list[str],
+) -> None:
+    old = provider.create({**ROLE, "permissions": ["a"], **extra})
+    new = provider.create({**ROLE, "permissions": ["a", "b"], **extra})
+    assert old.outs is not None
+    assert new.outs is not None
+    provider.delete(old.id, old.outs)
+    assert sandbox.permissions(*KEY) == left
 
 
 def test_client_permissions_on_missing_role(sandbox: SandboxServer) -> None:
@@ -234,9 +311,37 @@ def test_permissions_through_the_engine(engine: ProviderProcess, sandbox: Sandbo
     assert api_calls(sandbox) == ["PUT /organizations/org_1/roles/org-ops/permissions"]
     assert sandbox.permissions(*KEY) == ["a"]
 
+    sandbox.reset_requests()
+    engine.delete(id_, outs)
+    assert api_calls(sandbox) == []
+    assert sandbox.permissions(*KEY) == ["a"]
+    assert "remains in Karmo, and so do its permissions" in engine.stderr()
+
+
+@pytest.mark.parametrize(("extra", "left"), RENAMES)
+def test_rename_without_alias_through_the_engine(
+    engine: ProviderProcess, sandbox: SandboxServer, extra: dict[str, Any], left: list[str]
+) -> None:
+    old_id, old = engine.create({**ROLE, "permissions": ["a"], **extra})
+    engine.create({**ROLE, "permissions": ["a", "b"], **extra})
+    engine.delete(old_id, old)
+    assert sandbox.permissions(*KEY) == left
+
+
+def test_clear_permissions_on_delete_through_the_engine(
+    engine: ProviderProcess, sandbox: SandboxServer
+) -> None:
+    id_, outs = engine.create({**ROLE, "permissions": ["a"]})
+    assert outs[CLEAR] is False
+    news = {**ROLE, "permissions": ["a"], CLEAR: True}
+    assert engine.diff(id_, outs, news).changes == "DIFF_SOME"
+    sandbox.reset_requests()
+    outs = engine.update(id_, outs, news)
+    assert api_calls(sandbox) == []
+    assert outs[CLEAR] is True
     engine.delete(id_, outs)
     assert sandbox.permissions(*KEY) == []
-    assert "Pulumi cleared them" in engine.stderr()
+    assert "Pulumi cleared them: clear_permissions_on_delete is set" in engine.stderr()
 
 
 def test_partial_failure_message_through_the_engine(

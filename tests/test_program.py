@@ -160,6 +160,34 @@ def test_outputs_are_typed_attributes(mocks: ProviderMocks) -> Any:
 
 
 @pulumi.runtime.test
+def test_clear_permissions_on_delete_is_an_input_and_a_typed_output(mocks: ProviderMocks) -> Any:
+    a = OrganizationRole(
+        "a",
+        organization_id="org_1",
+        slug="org-a",
+        name="A",
+        permissions=["x", "w", "x"],
+        clear_permissions_on_delete=True,
+    )
+    b = OrganizationRole(
+        "b",
+        OrganizationRoleArgs(
+            organization_id="org_1", slug="org-b", name="B", clear_permissions_on_delete=True
+        ),
+    )
+    assert isinstance(a.clear_permissions_on_delete, pulumi.Output)
+
+    def check(values: list[Any]) -> None:
+        # Permissions are a set: check returns them sorted, each once.
+        assert values == [True, True, ["w", "x"]]
+        assert [r.inputs["clear_permissions_on_delete"] for r in mocks.registered] == [True, True]
+
+    return pulumi.Output.all(
+        a.clear_permissions_on_delete, b.clear_permissions_on_delete, a.permissions
+    ).apply(check)
+
+
+@pulumi.runtime.test
 def test_get_looks_up_by_id(mocks: ProviderMocks) -> Any:
     role = OrganizationRole.get("existing", "org_1/org-admin", name="Admin")
 

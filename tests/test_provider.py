@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-import time
+import threading
 from typing import Any
 
 import dill
 import pytest
 from conftest import TOKEN, configured_provider, run_concurrently
+from diff_cases import DIFF_CASES
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
@@ -21,7 +22,12 @@ from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 VALID = {"organization_id": "org_123", "slug": "org-admin", "name": "Organization Admin"}
-OUTPUTS = {**VALID, "permissions": None, "role_id": "role_01HXYZ"}
+OUTPUTS = {
+    **VALID,
+    "permissions": None,
+    "clear_permissions_on_delete": False,
+    "role_id": "role_01HXYZ",
+}
 
 
 def configured(url: str) -> OrganizationRoleProvider:
@@ -49,6 +55,8 @@ def test_check_accepts_valid_inputs_and_drops_other_keys() -> None:
         ("slug", None, "slug is required"),
         ("name", "", "name must not be blank"),
         ("name", " \t ", "name must not be blank"),
+        ("name", "\u200b\ufeff", "name must not be blank (it needs a visible character)"),
+        ("name", "\u202eAdmin", "name must not contain the bidirectional control U+202E"),
         ("name", "x" * 256, "at most 255 characters, got 256"),
         ("name", ["a"], "must be a string, got list"),
         ("name", None, "name is required"),
@@ -57,6 +65,10 @@ def test_check_accepts_valid_inputs_and_drops_other_keys() -> None:
         ("organization_id", "org 123", "must not contain whitespace"),
         ("organization_id", "org_123\t", "must not contain whitespace"),
         ("organization_id", None, "organization_id is required"),
+        ("organization_id", "org\u2066_1", "must not contain the bidirectional control U+2066"),
+        ("slug", "org-a\u200f", "slug must not contain the bidirectional control U+200F"),
+        ("clear_permissions_on_delete", "true", "must be a bool (True or False), got str"),
+        ("clear_permissions_on_delete", 1, "must be a bool (True or False), got int 1"),
     ],
 )
 def test_check_reports_each_broken_rule(prop: str, value: Any, words: str) -> None:
@@ -68,6 +80,13 @@ def test_check_reports_each_broken_rule(prop: str, value: Any, words: str) -> No
 def test_check_accepts_boundary_values() -> None:
     news = {"organization_id": "o", "slug": "org-a_b-9", "name": "x" * 255}
     assert OrganizationRoleProvider().check({}, news).failures == []
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_check_accepts_clear_permissions_on_delete(flag: bool) -> None:
+    result = OrganizationRoleProvider().check({}, {**VALID, "clear_permissions_on_delete": flag})
+    assert result.failures == []
+    assert result.inputs["clear_permissions_on_delete"] is flag
 
 
 def test_check_reports_every_bad_property_at_once() -> None:
@@ -87,22 +106,14 @@ def test_check_skips_unknown_values() -> None:
 # diff -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("news", "changes", "replaces"),
-    [
-        (VALID, False, []),
-        ({**VALID, "name": "Admins"}, True, []),
-        ({**VALID, "slug": "org-root"}, True, ["slug"]),
-        ({**VALID, "organization_id": "org_9"}, True, ["organization_id"]),
-        ({**VALID, "organization_id": "org_9", "slug": "org-b"}, True, ["organization_id", "slug"]),
-        ({**VALID, "name": UNKNOWN}, True, []),
-        ({**VALID, "organization_id": UNKNOWN}, True, ["organization_id"]),
-    ],
-)
-def test_diff(news: dict[str, Any], changes: bool, replaces: list[str]) -> None:
-    result = OrganizationRoleProvider().diff("org_123/org-admin", OUTPUTS, news)
+@pytest.mark.parametrize(("olds", "news", "changes", "replaces"), DIFF_CASES)
+def test_diff(
+    olds: dict[str, Any], news: dict[str, Any], changes: bool, replaces: list[str]
+) -> None:
+    result = OrganizationRoleProvider().diff("org_123/org-admin", olds, news)
     assert result.changes is changes
     assert result.replaces == replaces
+    assert result.delete_before_replace is False
 
 
 # read -------------------------------------------------------------------------------
@@ -121,6 +132,7 @@ def test_get_derives_keys_from_id() -> None:
         "slug": "org-admin",
         "name": "Admin",
         "permissions": None,
+        "clear_permissions_on_delete": None,
         "role_id": None,
     }
 
@@ -156,9 +168,9 @@ def test_create_and_update_against_sandbox(sandbox: SandboxServer) -> None:
     assert created.id == "org_123/org-admin"
     assert created.outs is not None
     role_id = created.outs["role_id"]
-    assert created.outs == {**VALID, "permissions": None, "role_id": role_id}
+    assert created.outs == {**OUTPUTS, "role_id": role_id}
     updated = provider.update(created.id, created.outs, {**VALID, "name": "Admins"})
-    assert updated.outs == {**VALID, "name": "Admins", "permissions": None, "role_id": role_id}
+    assert updated.outs == {**OUTPUTS, "name": "Admins", "role_id": role_id}
     assert sandbox.roles() == {("org_123", "org-admin"): (role_id, "Admins")}
 
 
@@ -196,19 +208,32 @@ def test_environment_fallback(sandbox: SandboxServer, monkeypatch: pytest.Monkey
     assert provider.create(dict(VALID)).id == "org_123/org-admin"
 
 
+DELETE_WARNING = (
+    "warning: Karmo has no delete operation: role 'org-admin' in organization 'org_123' "
+    "remains in Karmo, and so do its permissions. Pulumi no longer manages it. To revoke "
+    "its permissions, declare it with permissions=[], run `pulumi up`, then remove the "
+    "resource; to remove the role itself, use Karmo or its access provider."
+)
+
+
+@pytest.mark.parametrize("permissions", [None, ["a", "b"]])
 def test_delete_warns_and_sends_nothing(
-    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str], permissions: list[str] | None
 ) -> None:
-    configured(sandbox.url).delete("org_123/org-admin", dict(OUTPUTS))
-    err = capsys.readouterr().err
-    assert "warning: Karmo has no delete operation" in err
-    assert "role 'org-admin' in organization 'org_123' remains in Karmo" in err
+    outputs = {**OUTPUTS, "permissions": permissions}
+    configured(sandbox.url).delete("org_123/org-admin", outputs)
+    assert DELETE_WARNING in capsys.readouterr().err
     assert sandbox.stats().get("requests", 0) == 0
 
 
-def test_delete_needs_no_credentials(capsys: pytest.CaptureFixture[str]) -> None:
-    OrganizationRoleProvider().delete("org_123/org-admin", dict(OUTPUTS))
-    assert "remains in Karmo" in capsys.readouterr().err
+@pytest.mark.parametrize("permissions", [None, ["a", "b"]])
+def test_delete_needs_no_credentials(
+    capsys: pytest.CaptureFixture[str], permissions: list[str] | None
+) -> None:
+    # Never configured: a destroy after the token was revoked still forgets the role.
+    outputs = {**OUTPUTS, "permissions": permissions}
+    OrganizationRoleProvider().delete("org_123/org-admin", outputs)
+    assert DELETE_WARNING in capsys.readouterr().err
 
 
 # serialization and threads ----------------------------------------------------------
@@ -238,16 +263,24 @@ def test_lazy_client_is_built_once_under_concurrency(
     sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     built: list[object] = []
+    entered = threading.Semaphore(0)
 
     class SlowClient(KarmoClient):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            time.sleep(0.05)  # widen the race window
+            # Hold the first construction open until every thread has begun its
+            # create: without the lock, the others would build clients of their own.
+            for _ in range(8):
+                assert entered.acquire(timeout=30)
             built.append(self)
             super().__init__(*args, **kwargs)
 
+    def create(i: int) -> None:
+        entered.release()
+        provider.create({**VALID, "slug": f"org-t{i}"})
+
     monkeypatch.setattr(provider_module, "KarmoClient", SlowClient)
     provider = configured(sandbox.url)
-    errors = run_concurrently(lambda i: provider.create({**VALID, "slug": f"org-t{i}"}), 8)
+    errors = run_concurrently(create, 8)
     assert errors == []
     assert len(built) == 1
     assert len(sandbox.roles()) == 8

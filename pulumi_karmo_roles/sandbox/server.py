@@ -1,8 +1,13 @@
 """A local, stateful stand-in for Karmo's role endpoint, with fault injection.
 
-Standard library only. It implements the contract in ``openapi.yaml``: bearer check,
-validation answered with Karmo's error envelope, and upsert semantics (201 when the
-role is created, 200 when it existed). Roles live in memory.
+Standard library only (and the package's own validation rules). It implements the
+contract in ``openapi.yaml``: bearer check, validation answered with Karmo's error
+envelope, and upsert semantics (201 when the role is created, 200 when it existed).
+Roles live in memory. It is at least as strict as the provider's ``check``: an
+organization id, slug, name or permission that ``check`` refuses is answered 422 with a
+pointer (``/organizationId``, ``/slug``, ``/name``, ``/permissions/N``), so a demo never
+succeeds where the real thing would not. A ``Content-Length`` that is not a number, or
+is over 1 MiB, is answered 400.
 
 Faults, set at start or at run time (``POST /_sandbox/faults``):
 
@@ -44,6 +49,7 @@ import sys
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -51,16 +57,21 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ..validation import (
+    PERMISSION_PATTERN,
+    name_problem,
+    organization_id_problem,
+    slug_problem,
+)
+
 __all__ = ["Faults", "SandboxServer"]
 
 _ROLE_PATH = re.compile(r"/organizations/([^/]+)/roles/([^/]+)(/permissions)?")
-_PERMISSION = re.compile(r"[a-z0-9:._*-]+")
+_MAX_BODY = 1 << 20
 _SIGV4 = re.compile(
     r"AWS4-HMAC-SHA256 Credential=[A-Z0-9]{16,128}/[0-9]{8}/[a-z0-9-]+/execute-api/aws4_request,"
     r" ?SignedHeaders=[a-z0-9;-]+, ?Signature=[0-9a-f]{64}"
 )
-_SLUG = re.compile(r"org-[a-z0-9_-]+")
-_NAME_MAX = 255
 _PROXY_PAGE = (
     "<html><head><title>{status} {reason}</title></head><body><center><h1>{status} "
     "{reason}</h1></center><hr><center>nginx</center></body></html>"
@@ -123,6 +134,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     rng: random.Random = field(default_factory=random.Random)
     window: deque[float] = field(default_factory=deque)
+    clock: Callable[[], float] = time.monotonic
 
     def admit(self, rps: float, now: float) -> float:
         """Sliding one-second window: 0 if a request fits now, else seconds to wait."""
@@ -173,6 +185,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         body = self._read_body()
+        if body is None:
+            return
         path = urlsplit(self.path).path
         prefix = self.server.prefix
         if path.startswith("/_sandbox/"):
@@ -195,9 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
             scripted = state.script.pop(0) if state.script else None
             faults = Faults(**asdict(state.faults))
             roll = state.rng.random()
-            wait = (
-                state.admit(faults.rate_limit_rps, time.monotonic()) if faults.rate_limit_rps else 0
-            )
+            wait = state.admit(faults.rate_limit_rps, state.clock()) if faults.rate_limit_rps else 0
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if scripted is not None and self._scripted(scripted):
@@ -299,6 +311,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         state = self.server.state
         organization_id, slug = unquote(match.group(1)), unquote(match.group(2))
+        errors = _validate_path(organization_id, slug)
+        if errors:
+            self._karmo_error(422, "42200003", "Request validation failed", errors=errors)
+            return
         if state.organizations is not None and organization_id not in state.organizations:
             self._karmo_error(404, "40400001", f"Organization {organization_id} not found")
             return
@@ -310,7 +326,7 @@ class _Handler(BaseHTTPRequestHandler):
         if match.group(3):
             self._put_permissions((organization_id, slug), payload)
             return
-        errors = _validate(slug, payload)
+        errors = _validate(payload)
         if errors:
             self._karmo_error(422, "42200001", "Request validation failed", errors=errors)
             return
@@ -418,8 +434,19 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, {}
         return 404, {"error": f"no admin endpoint {method} /_sandbox/{what}"}
 
-    def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def _read_body(self) -> bytes | None:
+        """The request body; ``None`` if ``Content-Length`` is unusable (answered 400)."""
+        raw = self.headers.get("Content-Length") or "0"
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > _MAX_BODY:
+            # Where this body ends is unknowable: answer, then close the connection.
+            self.close_connection = True
+            self._karmo_error(
+                400,
+                "40000002",
+                f"Content-Length must be a whole number of bytes up to {_MAX_BODY}",
+            )
+            return None
+        length = int(raw)
         return self.rfile.read(length) if length else b""
 
     def _karmo_error(
@@ -464,13 +491,33 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.state.stats[f"status_{status}"] += 1
 
 
+# The rules come from the package's validation module, the one home of each: the
+# sandbox refuses whatever the provider's check refuses. Their text starts with the
+# property's name, which the pointer already gives.
+
+
+def _error(pointer: str, problem: str, prop: str) -> dict[str, str]:
+    return {"pointer": pointer, "detail": problem.removeprefix(prop + " ")}
+
+
+def _validate_path(organization_id: str, slug: str) -> list[dict[str, str]]:
+    errors = []
+    problem = organization_id_problem(organization_id)
+    if problem:
+        errors.append(_error("/organizationId", problem, "organization_id"))
+    problem = slug_problem(slug)
+    if problem:
+        errors.append(_error("/slug", problem, "slug"))
+    return errors
+
+
 def _validate_permissions(payload: Any) -> list[dict[str, str]]:
     permissions = payload.get("permissions") if isinstance(payload, dict) else None
     if not isinstance(permissions, list):
         return [{"pointer": "/permissions", "detail": "must be an array of permission slugs"}]
     errors = []
     for i, permission in enumerate(permissions):
-        if not isinstance(permission, str) or not _PERMISSION.fullmatch(permission):
+        if not isinstance(permission, str) or not PERMISSION_PATTERN.fullmatch(permission):
             errors.append(
                 {
                     "pointer": f"/permissions/{i}",
@@ -478,33 +525,18 @@ def _validate_permissions(payload: Any) -> list[dict[str, str]]:
                     "underscores, hyphens, and asterisks",
                 }
             )
-        elif permissions.index(permission) != i:
+        elif permissions.index(permission) != i:  # the contract: uniqueItems
             errors.append({"pointer": f"/permissions/{i}", "detail": "duplicate permission"})
     return errors
 
 
-def _validate(slug: str, payload: Any) -> list[dict[str, str]]:
-    errors = []
-    if not _SLUG.fullmatch(slug):
-        errors.append(
-            {
-                "pointer": "/slug",
-                "detail": "must start with 'org-' followed by lowercase letters, numbers, "
-                "hyphens, or underscores",
-            }
-        )
+def _validate(payload: Any) -> list[dict[str, str]]:
     if not isinstance(payload, dict):
-        return [*errors, {"pointer": "", "detail": "must be a JSON object"}]
-    errors += [{"pointer": f"/{k}", "detail": "is not allowed"} for k in payload if k != "name"]
-    name = payload.get("name")
-    if name is None:
-        errors.append({"pointer": "/name", "detail": "is required"})
-    elif not isinstance(name, str):
-        errors.append({"pointer": "/name", "detail": "must be a string"})
-    elif not name.strip():
-        errors.append({"pointer": "/name", "detail": "must not be blank"})
-    elif len(name) > _NAME_MAX:
-        errors.append({"pointer": "/name", "detail": f"must be at most {_NAME_MAX} characters"})
+        return [{"pointer": "", "detail": "must be a JSON object"}]
+    errors = [{"pointer": f"/{k}", "detail": "is not allowed"} for k in payload if k != "name"]
+    problem = name_problem(payload.get("name"))
+    if problem:
+        errors.append(_error("/name", problem, "name"))
     return errors
 
 
@@ -563,7 +595,13 @@ class SandboxServer:
     :param tls: serve HTTPS with this server-side SSL context (e.g. from ``trustme``).
     :param token_lifetime: if given, require service tokens minted by ``POST /auth/token``
         (a SigV4-signed request) instead of ``token``; they expire after this many seconds.
+    :param clock: monotonic seconds for the ``rate_limit_rps`` window (tests pass a fake
+        one to make the window exact).
     """
+
+    _POLL_INTERVAL = 0.02
+    """Seconds between checks for :meth:`stop` (socketserver's default, 0.5 s, made every
+    stop take that long)."""
 
     def __init__(
         self,
@@ -577,9 +615,11 @@ class SandboxServer:
         seed: int | None = None,
         tls: ssl.SSLContext | None = None,
         token_lifetime: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         state = _State(
             token=token,
+            clock=clock,
             token_lifetime=token_lifetime,
             organizations=frozenset(organizations) if organizations is not None else None,
             faults=faults or Faults(),
@@ -657,14 +697,17 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         """Serve in a daemon thread; returns self."""
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="karmo-sandbox", daemon=True
+            target=self._server.serve_forever,
+            args=(self._POLL_INTERVAL,),
+            name="karmo-sandbox",
+            daemon=True,
         )
         self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted."""
-        self._server.serve_forever()
+        self._server.serve_forever(self._POLL_INTERVAL)
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
