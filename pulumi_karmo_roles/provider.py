@@ -35,7 +35,6 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from ._display import show_karmo_errors_without_traceback
 from .auth import ServiceTokenSource, sigv4_signer
 from .client import KarmoClient, TokenSource
 from .config import CONFIG_KEYS, resolve_settings
@@ -117,13 +116,15 @@ class OrganizationRoleProvider(ResourceProvider):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._runtime = _Runtime()
+        # Unpickled: in the provider process, fix what `pulumi up` shows of it (errors as
+        # their message, one message per line). Imported here: it acts on that process.
+        from ._display import install
+
+        install()
 
     def configure(self, req: ConfigureRequest) -> None:
         """Record the ``karmo:*`` stack config; nothing is validated or sent yet, so a
         preview needs no Karmo credentials."""
-        # configure() runs first in the provider process: from here on, an error of ours
-        # reaches `pulumi up` as its message, not a traceback.
-        show_karmo_errors_without_traceback()
         runtime = self._runtime
         self.close()
         with runtime.lock:

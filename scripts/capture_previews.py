@@ -1,7 +1,7 @@
 """Regenerate docs/previews.md from the real Pulumi CLI (or check it is current).
 
-    python scripts/capture_previews.py           # rewrite docs/previews.md
-    python scripts/capture_previews.py --check   # exit 1 with a diff if it is stale
+    .venv/bin/python scripts/capture_previews.py           # rewrite docs/previews.md
+    .venv/bin/python scripts/capture_previews.py --check   # exit 1 with a diff if stale
 
 Runs ``pulumi`` (on PATH, or built with scripts/pulumi-cli.sh) against an in-process
 sandbox in a temporary project, and records what the CLI prints for each scenario.
@@ -70,7 +70,7 @@ support = OrganizationRole(
 HEAD = """# What the Pulumi CLI prints
 
 Captured from the Pulumi CLI built here ({version}, see real-engine.md) against the
-local sandbox, by `python scripts/capture_previews.py`; `tests/cli/test_previews_doc.py`
+local sandbox, by `.venv/bin/python scripts/capture_previews.py`; `tests/cli/test_previews_doc.py`
 fails when this page no longer matches what the CLI prints. Durations, paths, ports and
 role ids are normalised. The program (`__main__.py`) that each step edits:
 
@@ -288,7 +288,10 @@ def main() -> int:
             lineterm="",
         )
     )
-    print("\ndocs/previews.md is stale: run python scripts/capture_previews.py", file=sys.stderr)
+    print(
+        "\ndocs/previews.md is stale: run .venv/bin/python scripts/capture_previews.py",
+        file=sys.stderr,
+    )
     return 1
 
 
