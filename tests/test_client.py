@@ -11,7 +11,7 @@ import pytest
 from conftest import TOKEN, closed_port
 
 from pulumi_karmo_roles import __version__
-from pulumi_karmo_roles.client import MAX_BODY_BYTES, KarmoClient
+from pulumi_karmo_roles.client import KarmoClient
 from pulumi_karmo_roles.errors import (
     APIConnectionError,
     APIStatusError,
@@ -30,6 +30,7 @@ from pulumi_karmo_roles.errors import (
 )
 from pulumi_karmo_roles.retry import RetryPolicy
 from pulumi_karmo_roles.sandbox import SandboxServer
+from pulumi_karmo_roles.untrusted import MAX_BODY_BYTES
 
 
 class Sleeps(list[float]):

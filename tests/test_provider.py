@@ -14,10 +14,10 @@ from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import UNKNOWN, Unknown
 
-from pulumi_karmo_roles import provider as provider_module
 from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.config import Settings
 from pulumi_karmo_roles.errors import ConfigurationError, InputError
-from pulumi_karmo_roles.provider import OrganizationRoleProvider
+from pulumi_karmo_roles.provider import OrganizationRoleProvider, build_client
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 VALID = {"organization_id": "org_123", "slug": "org-admin", "name": "Organization Admin"}
@@ -234,19 +234,16 @@ def test_unconfigured_and_configured_pickles_are_identical(sandbox: SandboxServe
     )
 
 
-def test_lazy_client_is_built_once_under_concurrency(
-    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    built: list[object] = []
+def test_lazy_client_is_built_once_under_concurrency(sandbox: SandboxServer) -> None:
+    built: list[KarmoClient] = []
 
-    class SlowClient(KarmoClient):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            time.sleep(0.05)  # widen the race window
-            built.append(self)
-            super().__init__(*args, **kwargs)
+    def slow_factory(settings: Settings) -> KarmoClient:
+        time.sleep(0.05)  # widen the race window
+        built.append(build_client(settings))
+        return built[-1]
 
-    monkeypatch.setattr(provider_module, "KarmoClient", SlowClient)
     provider = configured(sandbox.url)
+    provider.set_client_factory(slow_factory)
     errors = run_concurrently(lambda i: provider.create({**VALID, "slug": f"org-t{i}"}), 8)
     assert errors == []
     assert len(built) == 1
