@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import random
 import re
 import time
@@ -25,12 +26,11 @@ import httpx
 from ._version import __version__
 from .credentials import BearerToken, Credential
 from .errors import (
-    APIConnectionError,
-    APITimeoutError,
     InvalidResponseError,
     KarmoError,
-    RequestNotSentError,
-    ServiceTokenError,
+    deadline_note,
+    is_retried,
+    send_error,
     status_error,
     status_error_class,
     status_name,
@@ -55,8 +55,6 @@ _PERMISSIONS_PATH = _ROLE_PATH + "/permissions"
 # A role id is stored in state and shown in the CLI: printable ASCII, no spaces, and no
 # longer than the other identifiers.
 _ROLE_ID = re.compile(rf"[!-~]{{1,{NAME_MAX_LENGTH}}}")
-# Failures another attempt may cure; anything else raised while sending is final.
-_RETRIED = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)
 _EXPIRES = "pulumi_karmo_roles.expires"  # request extension: when the attempt's time is up
 
 
@@ -158,24 +156,18 @@ class KarmoClient:
         """
         path = _ROLE_PATH.format(organization_id=_segment(organization_id), slug=_segment(slug))
         response, content, attempts = self._request("PUT", path, {"name": name})
-        status, problem = response.status_code, None
-        role_id = parse_role_id(content)
-        shown = excerpt(content, secrets=self._auth.secrets())
-        if status not in (200, 201):
-            problem = f"an unexpected {status}: {shown!r}"
-        elif role_id is None:
-            problem = f"but no role id (expected JSON with `id`): {shown!r}"
-        elif not _ROLE_ID.fullmatch(role_id):
-            problem = (
-                f"a role id that is not 1-{NAME_MAX_LENGTH} printable ASCII characters "
-                f"without spaces: {clean(role_id, 60, self._auth.secrets())!r}"
-            )
-        if problem or role_id is None:
-            problem = problem or "no role id"
-            raise InvalidResponseError(
-                method="PUT", path=path, status_code=status, problem=problem, attempts=attempts
-            )
-        return UpsertedRole(role_id=role_id, created=status == 201)
+        status, role_id = response.status_code, parse_role_id(content)
+        if status in (200, 201) and role_id is not None and _ROLE_ID.fullmatch(role_id):
+            return UpsertedRole(role_id=role_id, created=status == 201)
+        raise InvalidResponseError(
+            method="PUT",
+            path=path,
+            status_code=status,
+            body_excerpt=excerpt(content, secrets=self._auth.secrets()),
+            role_id=None if role_id is None else clean(role_id, 60, self._auth.secrets()),
+            max_length=NAME_MAX_LENGTH,
+            attempts=attempts,
+        )
 
     def set_role_permissions(
         self, organization_id: str, slug: str, permissions: Iterable[str]
@@ -200,7 +192,7 @@ class KarmoClient:
         """Send with retries: the first 2xx answer, its body and the number of attempts;
         otherwise raise the error of the last attempt. The one exception boundary: nothing
         but a :class:`KarmoError` leaves it, and none quotes a header."""
-        policy, secrets = self.retry_policy, self._auth.secrets
+        policy = self.retry_policy
         started = self._clock()
         deadline = self._deadline
         if deadline is None and policy.deadline is not None:
@@ -208,33 +200,27 @@ class KarmoClient:
         attempt = 0
         while True:
             attempt += 1
-            budget = self.timeout
-            if deadline is not None:
-                budget = min(budget, deadline - self._clock())
-            answer: Answer | None = None
+            # An attempt gets its timeout, or what is left of the deadline if that is less.
+            left = math.inf if deadline is None else deadline - self._clock()
+            budget = min(self.timeout, left)
+            failure: Answer | Exception
             try:
                 response, content = self._attempt(method, path, payload, budget)
-                status = response.status_code
-                if 200 <= status < 300:
+                if response.is_success:
                     return response, content, attempt
-                answer = read_answer(response, content, secrets())
-                failure: httpx.Response | Exception = response
-                retried = status_error_class(status, karmo_body=answer.karmo_body).retried
+                failure = read_answer(response, content, self._auth.secrets())
+                status = failure.status_code
+                retry = status_error_class(status, karmo_body=failure.karmo_body).retried
                 reason = f"answered {status} {status_name(status)}"
+                retry_after = failure.retry_after
             except Exception as exc:  # the boundary: mapped by _error
-                failure, retried = exc, isinstance(exc, _RETRIED)
-                if isinstance(exc, ServiceTokenError):
-                    retried = exc.retried
+                failure, retry_after = exc, None
+                retry = is_retried(exc)
                 reason = f"failed ({type(exc).__name__})"
-
             note = None
-            if retried and attempt < policy.max_attempts:
-                retry_after = None
-                if isinstance(failure, httpx.Response):
-                    retry_after = failure.headers.get("Retry-After")
-                delay = policy.delay(
-                    attempt, retry_after=retry_after, now=time.time(), rand=self._random.random()
-                )
+            if retry and attempt < policy.max_attempts:
+                rand = self._random.random()
+                delay = policy.delay(attempt, retry_after=retry_after, now=time.time(), rand=rand)
                 now = self._clock()
                 if deadline is None or now + delay < deadline:
                     self._on_retry(
@@ -243,12 +229,29 @@ class KarmoClient:
                     )
                     self._sleep(delay)
                     continue
-                note = (
-                    f"stopped after {now - started:.1f} s: the next wait of {delay:.1f} s would "
-                    f"pass the {policy.deadline:g} s retry deadline"
-                )
-            cut_short = deadline is not None and budget < self.timeout
-            raise self._error(method, path, failure, answer, attempt, note, cut_short) from None
+                note = deadline_note(now - started, delay, policy.deadline)
+            raise self._error(failure, method, path, attempt, note, budget) from None
+
+    def _error(
+        self, failure: Answer | Exception, method: str, path: str, attempts: int,
+        note: str | None, budget: float,
+    ) -> KarmoError:  # fmt: skip
+        if isinstance(failure, Answer):
+            return status_error(failure, method=method, path=path, attempts=attempts, note=note)
+        # The library's words may quote what the server (or a proxy) sent: cleaned.
+        said = clean(f"{type(failure).__name__}: {failure}", 200, self._auth.secrets())
+        return send_error(
+            failure,
+            said.removesuffix(": "),
+            method=method,
+            path=path,
+            base_url=self.base_url,
+            timeout=self.timeout,
+            # An attempt cut short by the deadline blames the deadline, not the timeout.
+            deadline=self.retry_policy.deadline if budget < self.timeout else None,
+            attempts=attempts,
+            note=note,
+        )
 
     def _attempt(
         self, method: str, path: str, payload: object, budget: float
@@ -271,13 +274,10 @@ class KarmoClient:
             response.close()
         if logger.isEnabledFor(logging.DEBUG):
             request_id = clean(response.headers.get("X-Request-Id", "-"), 80, self._auth.secrets())
+            took = (time.perf_counter() - started) * 1000
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",
-                method,
-                path,
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-                request_id,
+                *(method, path, response.status_code, took, request_id),
             )
         return response, content
 
@@ -289,64 +289,6 @@ class KarmoClient:
         response.stream = CappedStream(
             response.stream, lambda: expires is not None and self._clock() >= expires
         )
-
-    def _error(
-        self,
-        method: str,
-        path: str,
-        failure: httpx.Response | Exception,
-        answer: Answer | None,
-        attempts: int,
-        note: str | None,
-        cut_short: bool,
-    ) -> KarmoError:
-        if isinstance(failure, httpx.Response):
-            assert answer is not None
-            status = failure.status_code
-            return status_error(
-                status,
-                karmo_body=answer.karmo_body,
-                method=method,
-                path=path,
-                code=answer.code,
-                karmo_message=answer.message,
-                errors=answer.errors,
-                request_id=answer.request_id,
-                meta=answer.meta,
-                body_excerpt=answer.body_excerpt,
-                location=answer.location if 300 <= status < 400 else None,
-                attempts=attempts,
-                note=note,
-            )
-        if isinstance(failure, KarmoError):
-            return failure
-        if isinstance(failure, httpx.TimeoutException):
-            return APITimeoutError(
-                method=method,
-                path=path,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                deadline=self.retry_policy.deadline if cut_short else None,
-                attempts=attempts,
-                note=note,
-            )
-        if isinstance(failure, httpx.TransportError) and not isinstance(
-            failure, httpx.LocalProtocolError
-        ):
-            # Transport messages are the library's, but may quote what the server sent.
-            cause = f"{type(failure).__name__}: {failure}" if str(failure) else ""
-            cause = clean(cause or type(failure).__name__, 200, self._auth.secrets())
-            return APIConnectionError(
-                method=method,
-                path=path,
-                base_url=self.base_url,
-                cause=cause,
-                attempts=attempts,
-                note=note,
-            )
-        # An invalid header (a token that slipped past the checks), an unencodable value:
-        # its own text may quote the header, so only its kind is named.
-        return RequestNotSentError(method=method, path=path, cause=type(failure).__name__)
 
 
 def _segment(value: str) -> str:

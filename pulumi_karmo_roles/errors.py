@@ -35,7 +35,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+if TYPE_CHECKING:
+    from .untrusted import Answer
 
 __all__ = [
     "APIConnectionError",
@@ -60,6 +65,9 @@ __all__ = [
     "RequestNotSentError",
     "ServiceTokenError",
     "UnprocessableEntityError",
+    "deadline_note",
+    "is_retried",
+    "send_error",
     "status_error",
     "status_error_class",
 ]
@@ -162,6 +170,15 @@ class APIError(KarmoError):
         self.attempts = attempts
 
 
+def deadline_note(elapsed: float, delay: float, deadline: float | None) -> str:
+    """Why the retries stopped before ``max_retries``: the next wait would pass the
+    retry deadline."""
+    return (
+        f"stopped after {elapsed:.1f} s: the next wait of {delay:.1f} s would pass the "
+        f"{deadline:g} s retry deadline"
+    )
+
+
 def _attempts(attempts: int, note: str | None) -> str:
     text = f"{attempts} attempt{'s' if attempts != 1 else ''}"
     return f"{text}; {note}" if note else text
@@ -244,11 +261,28 @@ class InvalidResponseError(APIError):
     """
 
     def __init__(
-        self, *, method: str, path: str, status_code: int, problem: str, attempts: int = 1
+        self,
+        *,
+        method: str,
+        path: str,
+        status_code: int,
+        body_excerpt: str,
+        role_id: str | None,
+        max_length: int,
+        attempts: int = 1,
     ) -> None:
+        if status_code not in (200, 201):
+            problem = f"an unexpected {status_code}: {body_excerpt!r}"
+        elif role_id is None:
+            problem = f"{status_code} but no role id (expected JSON with `id`): {body_excerpt!r}"
+        else:
+            problem = (
+                f"{status_code} and a role id that is not 1-{max_length} printable ASCII "
+                f"characters without spaces: {role_id!r}"
+            )
         super().__init__(
-            f"Karmo answered {method} {path} with {status_code} {problem}. The role may "
-            "have been written; running `pulumi up` again converges.",
+            f"Karmo answered {method} {path} with {problem}. The role may have been written; "
+            "running `pulumi up` again converges.",
             method=method,
             path=path,
             attempts=attempts,
@@ -472,33 +506,77 @@ def status_error_class(status_code: int, *, karmo_body: bool) -> type[APIStatusE
 
 
 def status_error(
-    status_code: int,
-    *,
-    karmo_body: bool,
-    method: str,
-    path: str,
-    code: str | None = None,
-    karmo_message: str | None = None,
-    errors: Sequence[FieldError] = (),
-    request_id: str | None = None,
-    meta: Mapping[str, Any] | None = None,
-    body_excerpt: str | None = None,
-    location: str | None = None,
-    attempts: int = 1,
-    note: str | None = None,
+    answer: Answer, *, method: str, path: str, attempts: int = 1, note: str | None = None
 ) -> APIStatusError:
-    """Build the error that fits ``status_code`` (see :func:`status_error_class`)."""
-    return status_error_class(status_code, karmo_body=karmo_body)(
+    """The error for a non-2xx ``answer`` (already cleaned; see
+    :func:`~.untrusted.read_answer`), of the class :func:`status_error_class` picks."""
+    status = answer.status_code
+    return status_error_class(status, karmo_body=answer.karmo_body)(
         method=method,
         path=path,
-        status_code=status_code,
-        code=code,
-        karmo_message=karmo_message,
-        errors=errors,
-        request_id=request_id,
-        meta=meta,
-        body_excerpt=body_excerpt,
-        location=location,
+        status_code=status,
+        code=answer.code,
+        karmo_message=answer.message,
+        errors=answer.errors,
+        request_id=answer.request_id,
+        meta=answer.meta,
+        body_excerpt=answer.body_excerpt,
+        location=answer.location,
         attempts=attempts,
         note=note,
     )
+
+
+# Failures another attempt may cure; anything else raised while sending is final.
+_RETRIED_EXCEPTIONS = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+)
+
+
+def is_retried(exc: Exception) -> bool:
+    """Whether an exception raised while sending is worth another attempt: a network
+    failure or timeout, or a mint Karmo failed or rate-limited."""
+    if isinstance(exc, ServiceTokenError):
+        return exc.retried
+    return isinstance(exc, _RETRIED_EXCEPTIONS)
+
+
+def send_error(
+    exc: Exception,
+    said: str,
+    *,
+    method: str,
+    path: str,
+    base_url: str,
+    timeout: float,
+    deadline: float | None,
+    attempts: int,
+    note: str | None,
+) -> KarmoError:
+    """The one translation of whatever sending raised (httpx, h11, codecs, json) into a
+    :class:`KarmoError`, as httpx and openai-python map their transports' failures in
+    one place. ``said`` is the exception's own text, already cleaned; it is quoted only
+    for transport failures, whose text never holds a request header. ``deadline``: the
+    attempt was cut short by the retry deadline, which a timeout then blames."""
+    if isinstance(exc, KarmoError):  # raised by a credential (a refused mint, no AWS keys)
+        return exc
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            method=method,
+            path=path,
+            base_url=base_url,
+            timeout=timeout,
+            deadline=deadline,
+            attempts=attempts,
+            note=note,
+        )
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.LocalProtocolError):
+        return APIConnectionError(
+            method=method, path=path, base_url=base_url, cause=said, attempts=attempts, note=note
+        )
+    # An invalid header (a token that slipped past the checks), an unencodable value:
+    # their text may quote the header, so only their kind is named.
+    return RequestNotSentError(method=method, path=path, cause=type(exc).__name__)

@@ -106,6 +106,9 @@ def excerpt(content: bytes, limit: int = 160, secrets: Iterable[str] = ()) -> st
 class Answer:
     """What a non-2xx answer said, every text cleaned."""
 
+    status_code: int
+    retry_after: str | None
+    """The ``Retry-After`` header, for the retry policy to parse (never shown)."""
     karmo_body: bool
     """True when the body is Karmo's error envelope (an 8-digit code), not a proxy's."""
     code: str | None
@@ -127,9 +130,12 @@ def read_answer(response: httpx.Response, content: bytes, secrets: Iterable[str]
     def text(value: object, limit: int) -> str | None:
         return None if value is None else clean(value, limit, secrets)
 
-    location = response.headers.get("Location")
+    status, retry_after = response.status_code, response.headers.get("Retry-After")
+    location = response.headers.get("Location") if 300 <= status < 400 else None
     if body is None:
         return Answer(
+            status_code=status,
+            retry_after=retry_after,
             karmo_body=False,
             code=None,
             message=None,
@@ -141,6 +147,8 @@ def read_answer(response: httpx.Response, content: bytes, secrets: Iterable[str]
         )
     errors = tuple(FieldError(text(e.pointer, 120), text(e.detail, 200)) for e in body.errors)
     return Answer(
+        status_code=status,
+        retry_after=retry_after,
         karmo_body=body.is_karmo_error,
         code=text(body.code, 20),
         message=text(body.message, 300),
