@@ -284,11 +284,15 @@ class KarmoClient:
     def _bound(self, response: httpx.Response) -> None:
         """Response hook, for every answer (the mint and a 401 too): cap the body's size
         and end the attempt when its time is up, however slowly the bytes come."""
-        expires = response.request.extensions.get(_EXPIRES)
+        expires = response.request.extensions.get(_EXPIRES, math.inf)
+
+        def expired() -> bool:
+            return bool(self._clock() >= expires)
+
+        if expired():  # connecting, sending and the headers took it all
+            raise httpx.ReadTimeout("the answer took longer than the attempt's timeout")
         assert isinstance(response.stream, httpx.SyncByteStream)
-        response.stream = CappedStream(
-            response.stream, lambda: expires is not None and self._clock() >= expires
-        )
+        response.stream = CappedStream(response.stream, expired)
 
 
 def _segment(value: str) -> str:

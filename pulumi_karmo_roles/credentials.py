@@ -147,7 +147,13 @@ def sigv4_signer(region: str | None) -> Signer:
         )
 
     def sign(url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, str]:
-        credentials = session.get_credentials()
+        try:
+            credentials = session.get_credentials()
+        except Exception as exc:  # botocore's many ways to fail: SSO expired, bad profile
+            raise ConfigurationError(
+                "karmo:auth is aws-sigv4 but the AWS credentials could not be loaded "
+                f"({type(exc).__name__}); check the AWS profile, SSO session or environment."
+            ) from None
         if credentials is None:
             raise ConfigurationError(
                 "karmo:auth is aws-sigv4 but no AWS credentials were found (environment, "
@@ -238,7 +244,7 @@ class ServiceToken(Credential):
             raise
         with self._lock:
             self._token, self._failure, self._minting = token, None, None
-            self._issued.append(token)
+            self._issued = [*self._issued[-15:], token]  # recent ones may still be echoed
             self._renew_at = self._clock() + expires_in - min(REFRESH_MARGIN, expires_in / 4)
         done.set()
         logger.info("minted a Karmo service token valid for %.0f s", expires_in)

@@ -278,7 +278,7 @@ class InvalidResponseError(APIError):
         else:
             problem = (
                 f"{status_code} and a role id that is not 1-{max_length} printable ASCII "
-                f"characters without spaces: {role_id!r}"
+                f"characters without spaces: '{role_id}'"
             )
         super().__init__(
             f"Karmo answered {method} {path} with {problem}. The role may have been written; "

@@ -249,16 +249,6 @@ def test_retryable_failures_are_retried(
     assert len(sleeps) == 2
 
 
-def test_503_with_karmo_body_fails_at_once(
-    client: KarmoClient, sandbox: SandboxServer, sleeps: Sleeps
-) -> None:
-    sandbox.set_faults(not_configured=True)
-    with pytest.raises(ProviderNotConfiguredError, match="not configured"):
-        client.upsert_role("org_1", "org-a", "A")
-    assert sandbox.stats()["requests"] == 1
-    assert sleeps == []
-
-
 def test_retries_are_bounded_by_max_retries(
     client: KarmoClient, sandbox: SandboxServer, sleeps: Sleeps
 ) -> None:
