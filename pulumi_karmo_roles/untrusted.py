@@ -89,15 +89,16 @@ def clean(value: object, limit: int, secrets: Iterable[str] = ()) -> str:
     """Server text made safe to show: credentials redacted, control characters escaped,
     at most ``limit`` characters (cut with ``…``). Non-text values are shown as text."""
     text = value if isinstance(value, str) else str(value)
-    # Redact before cutting, so a cut never leaves half a token behind.
-    text = _escape(redact(text[: limit * 8 + 4096], secrets))
+    # Redact the whole text before any cut, so no cut ever leaves part of a token behind.
+    text = _escape(redact(text, secrets)[: limit * 2])
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def excerpt(content: bytes, limit: int = 160, secrets: Iterable[str] = ()) -> str:
     """A short, single-line, tag-free excerpt of a body that is not a Karmo error (a
     proxy's HTML page), cleaned."""
-    text = content[: limit * 16].decode("utf-8", errors="replace")
+    secrets = tuple(secrets)
+    text = redact(content.decode("utf-8", errors="replace"), secrets)[: limit * 16]
     text = _SPACE.sub(" ", html.unescape(_TAG.sub(" ", text))).strip()
     return clean(text, limit, secrets) if text else "(empty body)"
 

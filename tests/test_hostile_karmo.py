@@ -579,3 +579,12 @@ def test_a_hanging_mint_is_bounded_for_every_thread(minting: SandboxServer) -> N
         assert time.monotonic() - started < 2.5  # only fails on a real hang
     assert len(errors) == 4
     assert all(isinstance(e, APITimeoutError) for e in errors)
+
+
+def test_a_long_token_is_never_cut_in_half_by_a_bound() -> None:
+    from pulumi_karmo_roles.untrusted import clean, excerpt
+
+    long_token = "t" * 1000 + "Z"
+    assert "tttt" not in clean((long_token + " ") * 50, 200, [long_token])
+    page = ("<b></b>" * 400 + long_token).encode()  # the token straddles the excerpt's cut
+    assert "tttt" not in excerpt(page, secrets=[long_token])
