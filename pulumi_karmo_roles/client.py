@@ -27,17 +27,15 @@ from ._version import __version__
 from .credentials import BearerToken, Credential
 from .errors import (
     InvalidResponseError,
-    KarmoError,
     deadline_note,
+    failure_error,
     is_retried,
-    send_error,
-    status_error,
     status_error_class,
     status_name,
 )
 from .models import parse_role_id
 from .retry import DEFAULT_MAX_RETRIES, RetryPolicy
-from .untrusted import Answer, CappedStream, clean, excerpt, read_answer
+from .untrusted import EXPIRES, Answer, bound_answer, clean, excerpt, read_answer
 from .validation import NAME_MAX_LENGTH
 
 __all__ = ["DEFAULT_TIMEOUT", "USER_AGENT", "KarmoClient", "UpsertedRole"]
@@ -55,7 +53,6 @@ _PERMISSIONS_PATH = _ROLE_PATH + "/permissions"
 # A role id is stored in state and shown in the CLI: printable ASCII, no spaces, and no
 # longer than the other identifiers.
 _ROLE_ID = re.compile(rf"[!-~]{{1,{NAME_MAX_LENGTH}}}")
-_EXPIRES = "pulumi_karmo_roles.expires"  # request extension: when the attempt's time is up
 
 
 @dataclass(frozen=True)
@@ -116,7 +113,8 @@ class KarmoClient:
             follow_redirects=False,
             timeout=timeout,
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            event_hooks={"response": [self._bound]},
+            # Every answer (a mint's and a 401's too) is capped and timed.
+            event_hooks={"response": [lambda response: bound_answer(response, self._clock)]},
         )
 
     def __repr__(self) -> str:
@@ -213,7 +211,7 @@ class KarmoClient:
                 retry = status_error_class(status, karmo_body=failure.karmo_body).retried
                 reason = f"answered {status} {status_name(status)}"
                 retry_after = failure.retry_after
-            except Exception as exc:  # the boundary: mapped by _error
+            except Exception as exc:  # the boundary: see failure_error
                 failure, retry_after = exc, None
                 retry = is_retried(exc)
                 reason = f"failed ({type(exc).__name__})"
@@ -230,28 +228,22 @@ class KarmoClient:
                     self._sleep(delay)
                     continue
                 note = deadline_note(now - started, delay, policy.deadline)
-            raise self._error(failure, method, path, attempt, note, budget) from None
-
-    def _error(
-        self, failure: Answer | Exception, method: str, path: str, attempts: int,
-        note: str | None, budget: float,
-    ) -> KarmoError:  # fmt: skip
-        if isinstance(failure, Answer):
-            return status_error(failure, method=method, path=path, attempts=attempts, note=note)
-        # The library's words may quote what the server (or a proxy) sent: cleaned.
-        said = clean(f"{type(failure).__name__}: {failure}", 200, self._auth.secrets())
-        return send_error(
-            failure,
-            said.removesuffix(": "),
-            method=method,
-            path=path,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            # An attempt cut short by the deadline blames the deadline, not the timeout.
-            deadline=self.retry_policy.deadline if budget < self.timeout else None,
-            attempts=attempts,
-            note=note,
-        )
+            said = ""
+            if isinstance(failure, Exception):  # its words may quote what the server sent
+                said = f"{type(failure).__name__}: {failure}".removesuffix(": ")
+                said = clean(said, 200, self._auth.secrets())
+            raise failure_error(
+                failure,
+                said,
+                method=method,
+                path=path,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                # An attempt cut short by the deadline blames the deadline, not the timeout.
+                deadline=policy.deadline if budget < self.timeout else None,
+                attempts=attempt,
+                note=note,
+            ) from None
 
     def _attempt(
         self, method: str, path: str, payload: object, budget: float
@@ -265,7 +257,7 @@ class KarmoClient:
             content=json.dumps(payload).encode(),
             headers={"Content-Type": "application/json"},
             timeout=budget,
-            extensions={_EXPIRES: self._clock() + budget},
+            extensions={EXPIRES: self._clock() + budget},
         )
         response = self._http.send(request, auth=self._auth, stream=True)
         try:
@@ -280,19 +272,6 @@ class KarmoClient:
                 *(method, path, response.status_code, took, request_id),
             )
         return response, content
-
-    def _bound(self, response: httpx.Response) -> None:
-        """Response hook, for every answer (the mint and a 401 too): cap the body's size
-        and end the attempt when its time is up, however slowly the bytes come."""
-        expires = response.request.extensions.get(_EXPIRES, math.inf)
-
-        def expired() -> bool:
-            return bool(self._clock() >= expires)
-
-        if expired():  # connecting, sending and the headers took it all
-            raise httpx.ReadTimeout("the answer took longer than the attempt's timeout")
-        assert isinstance(response.stream, httpx.SyncByteStream)
-        response.stream = CappedStream(response.stream, expired)
 
 
 def _segment(value: str) -> str:

@@ -192,13 +192,13 @@ class ServiceToken(Credential):
         self._renew_at = 0.0
         self._minting: threading.Event | None = None
         self._failure: ServiceTokenError | None = None
-        self._issued: list[str] = []  # every token seen, for redaction
+        self._issued: list[str] = []  # recent tokens, for redaction
 
     def __repr__(self) -> str:
         return "ServiceToken(token='***')"
 
     def secrets(self) -> tuple[str, ...]:
-        """Every token minted so far (an old one may still be echoed)."""
+        """The tokens minted recently (an old one may still be echoed)."""
         with self._lock:
             return tuple(self._issued)
 

@@ -66,8 +66,8 @@ __all__ = [
     "ServiceTokenError",
     "UnprocessableEntityError",
     "deadline_note",
+    "failure_error",
     "is_retried",
-    "send_error",
     "status_error",
     "status_error_class",
 ]
@@ -544,8 +544,8 @@ def is_retried(exc: Exception) -> bool:
     return isinstance(exc, _RETRIED_EXCEPTIONS)
 
 
-def send_error(
-    exc: Exception,
+def failure_error(
+    failure: Answer | Exception,
     said: str,
     *,
     method: str,
@@ -556,11 +556,15 @@ def send_error(
     attempts: int,
     note: str | None,
 ) -> KarmoError:
-    """The one translation of whatever sending raised (httpx, h11, codecs, json) into a
-    :class:`KarmoError`, as httpx and openai-python map their transports' failures in
-    one place. ``said`` is the exception's own text, already cleaned; it is quoted only
-    for transport failures, whose text never holds a request header. ``deadline``: the
-    attempt was cut short by the retry deadline, which a timeout then blames."""
+    """The error for the last failed attempt: a non-2xx :class:`~.untrusted.Answer`, or
+    whatever sending raised (httpx, h11, codecs, json), translated in this one place as
+    httpx and openai-python map their transports' failures. ``said`` is the exception's
+    own text, already cleaned; it is quoted only for transport failures, whose text never
+    holds a request header. ``deadline``: the attempt was cut short by the retry
+    deadline, which a timeout then blames."""
+    if not isinstance(failure, Exception):
+        return status_error(failure, method=method, path=path, attempts=attempts, note=note)
+    exc = failure
     if isinstance(exc, KarmoError):  # raised by a credential (a refused mint, no AWS keys)
         return exc
     if isinstance(exc, httpx.TimeoutException):

@@ -15,6 +15,7 @@ Bodies are read with a size cap (:data:`MAX_BODY_BYTES`).
 from __future__ import annotations
 
 import html
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
@@ -26,10 +27,12 @@ from .errors import FieldError
 from .models import parse_error_body
 
 __all__ = [
+    "EXPIRES",
     "MAX_BODY_BYTES",
     "REDACTED",
     "Answer",
     "CappedStream",
+    "bound_answer",
     "clean",
     "excerpt",
     "read_answer",
@@ -160,6 +163,24 @@ def read_answer(response: httpx.Response, content: bytes, secrets: Iterable[str]
         body_excerpt=None,
         location=text(location, 200),
     )
+
+
+EXPIRES = "pulumi_karmo_roles.expires"
+"""The request extension that holds when the attempt's time is up (on the client's clock)."""
+
+
+def bound_answer(response: httpx.Response, clock: Callable[[], float]) -> None:
+    """A response hook: cap the body's size and end the attempt when its time is up
+    (``EXPIRES``), however slowly the bytes come, or at once if the headers came late."""
+    expires = response.request.extensions.get(EXPIRES, math.inf)
+
+    def expired() -> bool:
+        return bool(clock() >= expires)
+
+    if expired():  # connecting, sending and the headers took it all
+        raise httpx.ReadTimeout("the answer took longer than the attempt's timeout")
+    assert isinstance(response.stream, httpx.SyncByteStream)
+    response.stream = CappedStream(response.stream, expired)
 
 
 class CappedStream(httpx.SyncByteStream):
