@@ -28,6 +28,7 @@ from .credentials import BearerToken, Credential
 from .errors import (
     InvalidResponseError,
     deadline_note,
+    environment_error,
     failure_error,
     is_retried,
     status_error_class,
@@ -108,14 +109,17 @@ class KarmoClient:
         self._random = random.Random()  # noqa: S311 - jitter, not cryptography
         self._deadline: float | None = None  # set on an operation's view
         # Never follow a redirect: it would carry the token elsewhere (a 3xx is an error).
-        self._http = httpx.Client(
-            transport=transport,
-            follow_redirects=False,
-            timeout=timeout,
-            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-            # Every answer (a mint's and a 401's too) is capped and timed.
-            event_hooks={"response": [lambda response: bound_answer(response, self._clock)]},
-        )
+        try:
+            self._http = httpx.Client(
+                transport=transport,
+                follow_redirects=False,
+                timeout=timeout,
+                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+                # Every answer (a mint's and a 401's too) is capped and timed.
+                event_hooks={"response": [lambda response: bound_answer(response, self._clock)]},
+            )
+        except (ImportError, OSError, ValueError) as exc:  # proxy or CA variables unusable
+            raise environment_error(exc) from None
 
     def __repr__(self) -> str:
         return f"KarmoClient(base_url={self.base_url!r}, auth='***')"

@@ -66,6 +66,7 @@ __all__ = [
     "ServiceTokenError",
     "UnprocessableEntityError",
     "deadline_note",
+    "environment_error",
     "failure_error",
     "is_retried",
     "status_error",
@@ -168,6 +169,15 @@ class APIError(KarmoError):
         self.method = method
         self.path = path
         self.attempts = attempts
+
+
+def environment_error(exc: Exception) -> ConfigurationError:
+    """The proxy or certificate variables cannot be used (httpx could not build its
+    client from them). httpx masks a proxy URL's password in its own text."""
+    return ConfigurationError(
+        f"The network settings in the environment cannot be used ({type(exc).__name__}: "
+        f"{exc}). Check HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY and SSL_CERT_FILE."
+    )
 
 
 def deadline_note(elapsed: float, delay: float, deadline: float | None) -> str:

@@ -5,6 +5,7 @@ servers misbehave on purpose (``hostile.py``), directly and through
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import ssl
@@ -588,3 +589,24 @@ def test_a_long_token_is_never_cut_in_half_by_a_bound() -> None:
     assert "tttt" not in clean((long_token + " ") * 50, 200, [long_token])
     page = ("<b></b>" * 400 + long_token).encode()  # the token straddles the excerpt's cut
     assert "tttt" not in excerpt(page, secrets=[long_token])
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("ALL_PROXY", "socks5://127.0.0.1:1", "ImportError"),  # socksio is not installed
+        ("SSL_CERT_FILE", "/nonexistent/ca.pem", "FileNotFoundError"),
+        ("HTTPS_PROXY", "ftp://user:hunter2@proxy:1", "Unknown scheme for proxy URL"),
+    ],
+)
+def test_unusable_network_variables_are_a_configuration_error(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, words: str
+) -> None:
+    if variable == "ALL_PROXY" and importlib.util.find_spec("socksio") is not None:
+        pytest.skip("socksio is installed: a SOCKS proxy is usable here")
+    monkeypatch.setenv(variable, value)
+    provider = configured_provider(sandbox.url)
+    with pytest.raises(ConfigurationError, match="HTTPS_PROXY, ALL_PROXY") as caught:
+        provider.create(dict(VALID))
+    assert words in str(caught.value)
+    assert "hunter2" not in str(caught.value)
