@@ -610,3 +610,31 @@ def test_unusable_network_variables_are_a_configuration_error(
         provider.create(dict(VALID))
     assert words in str(caught.value)
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_pasted_token_through_the_engine(sandbox: SandboxServer) -> None:
+    process = ProviderProcess()
+    try:
+        process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN + "\n"})
+        assert process.create(VALID)[0] == "org_1/org-a"
+        assert TOKEN not in process.stderr()
+    finally:
+        process.close()
+
+
+def test_a_redirect_through_the_engine() -> None:
+    location = "https://karmo.example/auth-api/organizations/org_1/roles/org-a"
+    with HostileServer(lambda seen: Reply(308, {"Location": location}, b"")) as server:
+        process = ProviderProcess()
+        try:
+            process.configure({"karmo:apiUrl": server.url, "karmo:token": TOKEN})
+            with pytest.raises(EngineError) as caught:
+                process.create(VALID)
+            assert caught.value.message.startswith(
+                "pulumi_karmo_roles.errors.RedirectError: Karmo redirected PUT "
+            )
+            assert f"to {location}" in caught.value.message
+            assert "set `karmo:apiUrl`" in caught.value.message
+            assert TOKEN not in caught.value.details
+        finally:
+            process.close()
