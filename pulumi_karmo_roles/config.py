@@ -5,12 +5,16 @@ Pulumi config             environment               default
 ========================  ========================  ============================================
 ``karmo:apiUrl``          ``KARMO_API_URL``         required
 ``karmo:token``           ``KARMO_TOKEN``           required with ``auth=token`` (``--secret``)
-``karmo:timeout``         ``KARMO_TIMEOUT``         30 seconds
+``karmo:timeout``         ``KARMO_TIMEOUT``         30 seconds per attempt, connect to last byte
 ``karmo:maxRetries``      ``KARMO_MAX_RETRIES``     4
 ``karmo:retryDeadline``   ``KARMO_RETRY_DEADLINE``  120 seconds for one operation, in all
 ``karmo:auth``            ``KARMO_AUTH``            ``token`` (or ``aws-sigv4``)
 ``karmo:awsRegion``       ``AWS_REGION``            the AWS configuration's region
 ========================  ========================  ============================================
+
+The defaults live with the code they configure (:mod:`.client`, :mod:`.retry`). A token
+is stripped of surrounding whitespace; one with whitespace, control or non-ASCII
+characters inside is refused here, before any request.
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from .client import DEFAULT_TIMEOUT
+from .credentials import clean_token
 from .errors import ConfigurationError
+from .retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DEADLINE
 
-__all__ = ["AUTH_MODES", "CONFIG_KEYS", "Settings", "resolve_settings"]
+__all__ = ["AUTH_MODES", "CONFIG_KEYS", "Settings", "check_token_config", "resolve_settings"]
 
 CONFIG_KEYS: dict[str, str] = {
     "karmo:apiUrl": "KARMO_API_URL",
@@ -45,22 +52,24 @@ AUTH_MODES = ("token", "aws-sigv4")
 
 @dataclass(frozen=True)
 class Settings:
-    """Resolved provider settings. ``repr()`` hides the token."""
+    """Resolved provider settings (see :func:`resolve_settings`). ``repr()`` hides the
+    token."""
 
     api_url: str
     """Karmo's API base URL, without a trailing slash."""
     token: SecretStr | None = field(repr=False)
-    """The static bearer token (``auth == "token"``); ``token.get_secret_value()``
-    reveals it."""
-    timeout: float = 30.0
-    """Seconds to wait for Karmo per connect/read/write."""
-    max_retries: int = 4
+    """The static bearer token (``auth == "token"``), stripped and checked;
+    ``token.get_secret_value()`` reveals it. pydantic's ``SecretStr`` keeps it out of
+    ``repr()`` and tracebacks."""
+    timeout: float
+    """Seconds one attempt may take, from connecting to the last byte of the answer."""
+    max_retries: int
     """Retries after the first attempt."""
-    retry_deadline: float = 120.0
-    """Seconds one operation may take in all, retries and waits included."""
-    auth: str = "token"
+    retry_deadline: float
+    """Seconds one operation may take in all: attempts, waits, a token mint."""
+    auth: str
     """How requests authenticate: one of :data:`AUTH_MODES`."""
-    aws_region: str | None = None
+    aws_region: str | None
     """The AWS region for SigV4 signing (``aws-sigv4``); ``None``: the AWS config's."""
 
 
@@ -83,7 +92,9 @@ def resolve_settings(
         return (value if value else None), env
 
     url, url_source = lookup("karmo:apiUrl")
-    token, _ = lookup("karmo:token")
+    token, token_source = lookup("karmo:token")
+    if token is not None and not token.strip():
+        token = None
     auth, auth_source = lookup("karmo:auth")
     auth = auth or "token"
     if auth not in AUTH_MODES:
@@ -106,11 +117,15 @@ def resolve_settings(
     assert url is not None
     _check_url(url, url_source)
 
-    timeout = _positive_seconds(*lookup("karmo:timeout"), default=30.0)
-    retry_deadline = _positive_seconds(*lookup("karmo:retryDeadline"), default=120.0)
+    if token is not None and auth == "token":
+        token = clean_token(token, token_source)
+    timeout = _positive_seconds(*lookup("karmo:timeout"), default=DEFAULT_TIMEOUT)
+    retry_deadline = _positive_seconds(
+        *lookup("karmo:retryDeadline"), default=DEFAULT_RETRY_DEADLINE
+    )
 
     retries_text, retries_source = lookup("karmo:maxRetries")
-    max_retries = 4
+    max_retries = DEFAULT_MAX_RETRIES
     if retries_text is not None:
         try:
             max_retries = int(retries_text)
@@ -151,3 +166,23 @@ def _check_url(url: str, source: str) -> None:
             f"{source} must be an http(s) base URL such as https://api.example.com/auth-api, "
             f"got {url!r}."
         )
+
+
+def check_token_config(stack_config: Mapping[str, str | None], environ: Mapping[str, str]) -> None:
+    """Check the token alone (``karmo:token``, else ``KARMO_TOKEN``), if one is set, so a
+    malformed one fails at configure time, before any request or other setting.
+
+    :raises ConfigurationError: see :func:`~.credentials.clean_token`; never shows it.
+    """
+    auth = stack_config.get("karmo:auth") or environ.get("KARMO_AUTH") or "token"
+    sources = (
+        ("karmo:token", stack_config.get("karmo:token")),
+        (
+            "KARMO_TOKEN",
+            environ.get("KARMO_TOKEN"),
+        ),
+    )
+    for source, value in sources:
+        if auth == "token" and value and value.strip():
+            clean_token(value, source)
+            return

@@ -5,13 +5,15 @@
     KarmoError
     ├── ConfigurationError            apiUrl / token / timeout / maxRetries missing or invalid
     ├── InputError                    a role's properties break a rule (or a malformed id)
-    ├── ServiceTokenError             Karmo would not issue a service token (aws-sigv4 auth)
+    ├── ServiceTokenError             Karmo would not issue a usable service token (aws-sigv4)
     ├── PermissionsNotAppliedError    the role was written, its permissions were not
+    ├── RequestNotSentError           a request could not be built or sent at all
     └── APIError                      something went wrong talking to Karmo
-        ├── APIConnectionError        Karmo could not be reached (refused, reset, DNS)
-        │   └── APITimeoutError       Karmo did not answer within the timeout
-        ├── InvalidResponseError      Karmo said yes, but the body is unusable
+        ├── APIConnectionError        Karmo could not be reached (refused, reset, DNS, proxy)
+        │   └── APITimeoutError       Karmo did not answer within the timeout or deadline
+        ├── InvalidResponseError      Karmo said yes, but the body (or the role id) is unusable
         └── APIStatusError            Karmo answered with a non-2xx status
+            ├── RedirectError               3xx: karmo:apiUrl points at the wrong place
             ├── BadRequestError             400
             ├── AuthenticationError         401
             ├── PermissionDeniedError       403
@@ -23,8 +25,9 @@
             └── ProviderNotConfiguredError  503 with a Karmo error body
 
 ``str(error)`` is what ``pulumi up`` shows the user: one line that says what
-failed and what to do next. It never contains the API token: errors keep the
-method and path of the request, never its headers.
+failed and what to do next. Every message is composed here. It never contains the
+API token: errors keep the method and path of the request, never its headers, and
+whatever the server said was cleaned first (:mod:`.untrusted`).
 """
 
 from __future__ import annotations
@@ -32,7 +35,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+
+if TYPE_CHECKING:
+    from .untrusted import Answer
 
 __all__ = [
     "APIConnectionError",
@@ -53,9 +61,16 @@ __all__ = [
     "PermissionsNotAppliedError",
     "ProviderNotConfiguredError",
     "RateLimitError",
+    "RedirectError",
+    "RequestNotSentError",
     "ServiceTokenError",
     "UnprocessableEntityError",
+    "deadline_note",
+    "environment_error",
+    "failure_error",
+    "is_retried",
     "status_error",
+    "status_error_class",
 ]
 
 
@@ -92,8 +107,40 @@ class FieldError:
 
 
 class ServiceTokenError(KarmoError):
-    """``POST /auth/token`` did not yield a service token (``karmo:auth`` is
-    ``aws-sigv4``): the AWS identity may not call it, or the answer was unusable."""
+    """``POST /auth/token`` did not yield a usable service token (``karmo:auth`` is
+    ``aws-sigv4``): the AWS identity may not call it, or the answer was unusable.
+    ``retried`` says whether another attempt may succeed (Karmo failed or rate-limited
+    the mint)."""
+
+    retried: bool
+
+    def __init__(self, message: str, *, retried: bool = False) -> None:
+        super().__init__(message)
+        self.retried = retried
+
+    @classmethod
+    def refused(
+        cls, status_code: int, code: str | None, karmo_message: str | None, *, karmo_body: bool
+    ) -> ServiceTokenError:
+        """Karmo answered the mint with a non-2xx status."""
+        said = f" (code {code})" if code else ""
+        said += f": {karmo_message}" if karmo_message else ""
+        return cls(
+            f"Karmo did not issue a service token: POST /auth/token answered "
+            f"{status_code} {status_name(status_code)}{said}. Check that the AWS identity "
+            "may invoke Karmo's /auth/token (execute-api:Invoke) and that karmo:awsRegion "
+            "is the region of Karmo's API.",
+            retried=status_error_class(status_code, karmo_body=karmo_body).retried,
+        )
+
+    @classmethod
+    def unusable(cls, status_code: int, shape: str) -> ServiceTokenError:
+        """Karmo answered the mint without a token this client can send."""
+        return cls(
+            f"Karmo's POST /auth/token answered {status_code} without a usable token "
+            f"(expected JSON with access_token, printable ASCII without spaces, and a "
+            f"positive expires_in; got {shape})."
+        )
 
 
 class PermissionsNotAppliedError(KarmoError):
@@ -124,20 +171,132 @@ class APIError(KarmoError):
         self.attempts = attempts
 
 
+def environment_error(exc: Exception) -> ConfigurationError:
+    """The proxy or certificate variables cannot be used (httpx could not build its
+    client from them). httpx masks a proxy URL's password in its own text."""
+    return ConfigurationError(
+        f"The network settings in the environment cannot be used ({type(exc).__name__}: "
+        f"{exc}). Check HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY and SSL_CERT_FILE."
+    )
+
+
+def deadline_note(elapsed: float, delay: float, deadline: float | None) -> str:
+    """Why the retries stopped before ``max_retries``: the next wait would pass the
+    retry deadline."""
+    return (
+        f"stopped after {elapsed:.1f} s: the next wait of {delay:.1f} s would pass the "
+        f"{deadline:g} s retry deadline"
+    )
+
+
+def _attempts(attempts: int, note: str | None) -> str:
+    text = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    return f"{text}; {note}" if note else text
+
+
 class APIConnectionError(APIError):
-    """Karmo could not be reached: connection refused or reset, DNS failure, TLS error.
-    Raised after the retries ran out."""
+    """Karmo could not be reached: connection refused or reset, DNS failure, TLS error,
+    a proxy that failed. Raised after the retries ran out."""
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        base_url: str,
+        cause: str,
+        attempts: int = 1,
+        note: str | None = None,
+    ) -> None:
+        super().__init__(
+            f"Could not reach Karmo at {base_url} for {method} {path} ({cause}; "
+            f"{_attempts(attempts, note)}). Check `karmo:apiUrl`, the network and any "
+            "proxy settings (HTTPS_PROXY, NO_PROXY).",
+            method=method,
+            path=path,
+            attempts=attempts,
+        )
 
 
 class APITimeoutError(APIConnectionError):
-    """Karmo did not answer within ``karmo:timeout`` seconds, on every attempt."""
+    """Karmo did not answer completely within ``karmo:timeout`` seconds on every
+    attempt, or the operation ran out of ``karmo:retryDeadline``."""
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        base_url: str,
+        timeout: float,
+        deadline: float | None = None,
+        attempts: int = 1,
+        note: str | None = None,
+    ) -> None:
+        APIError.__init__(
+            self,
+            (
+                f"Karmo did not answer {method} {path} within the {deadline:g} s retry "
+                f"deadline ({_attempts(attempts, note)}). Check that {base_url} is "
+                "reachable, or raise `karmo:retryDeadline`."
+            )
+            if deadline is not None
+            else (
+                f"Karmo did not answer {method} {path} in time (timed out after "
+                f"{timeout:g} s, {_attempts(attempts, note)}). Check that {base_url} is "
+                "reachable, or raise `karmo:timeout`."
+            ),
+            method=method,
+            path=path,
+            attempts=attempts,
+        )
+
+
+class RequestNotSentError(KarmoError):
+    """The request could not be built or sent at all (an invalid header or body value).
+    The message names the request and the kind of failure, never a header's value."""
+
+    def __init__(self, *, method: str, path: str, cause: str) -> None:
+        super().__init__(
+            f"pulumi-karmo-roles could not send {method} {path} ({cause}). This is likely a "
+            "bug in the provider or an invalid setting; please report it."
+        )
 
 
 class InvalidResponseError(APIError):
-    """Karmo answered 200/201 but the body is not the role id it should be.
+    """Karmo answered 200/201 but the body is not the role id it should be, or the id
+    breaks the rule for ids (1-255 printable ASCII characters, no spaces).
 
     The upsert may have happened; running ``pulumi up`` again converges.
     """
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        status_code: int,
+        body_excerpt: str,
+        role_id: str | None,
+        max_length: int,
+        attempts: int = 1,
+    ) -> None:
+        if status_code not in (200, 201):
+            problem = f"an unexpected {status_code}: {body_excerpt!r}"
+        elif role_id is None:
+            problem = f"{status_code} but no role id (expected JSON with `id`): {body_excerpt!r}"
+        else:
+            problem = (
+                f"{status_code} and a role id that is not 1-{max_length} printable ASCII "
+                f"characters without spaces: '{role_id}'"
+            )
+        super().__init__(
+            f"Karmo answered {method} {path} with {problem}. The role may have been written; "
+            "running `pulumi up` again converges.",
+            method=method,
+            path=path,
+            attempts=attempts,
+        )
 
 
 class APIStatusError(APIError):
@@ -164,6 +323,10 @@ class APIStatusError(APIError):
     """Karmo's ``meta`` object, as sent."""
     body_excerpt: str | None
     """For a body that is not a Karmo error (a proxy's HTML page), a short cleaned excerpt."""
+    location: str | None
+    """The ``Location`` a 3xx answer pointed to (never followed)."""
+    retried: ClassVar[bool] = False
+    """Whether this answer is worth another attempt (429 and 5xx outages)."""
 
     def __init__(
         self,
@@ -177,10 +340,12 @@ class APIStatusError(APIError):
         request_id: str | None = None,
         meta: Mapping[str, Any] | None = None,
         body_excerpt: str | None = None,
+        location: str | None = None,
         attempts: int = 1,
         note: str | None = None,
     ) -> None:
         self.status_code = status_code
+        self.location = location
         self.code = code
         self.karmo_message = karmo_message
         self.errors = tuple(errors)
@@ -195,22 +360,35 @@ class APIStatusError(APIError):
         )
 
     def _format(self, method: str, path: str, attempts: int, note: str | None) -> str:
-        verb = "rejected" if self.status_code < 500 else "failed"
+        verb = "redirected" if self.status_code < 400 else "rejected"
+        verb = "failed" if self.status_code >= 500 else verb
         head = f"Karmo {verb} {method} {path}: {self.status_code} {status_name(self.status_code)}"
         if self.code:
             head += f" (code {self.code})"
         said = [self.karmo_message] if self.karmo_message else []
         said += [str(e) for e in self.errors]
-        if not said and self.body_excerpt:
+        if self.location is not None:
+            said.append(f"to {self.location}")
+        elif not said and self.body_excerpt:
             said.append(f"response was not a Karmo error: {self.body_excerpt!r}")
         text = head + (": " + "; ".join(said) if said else "")
         if attempts > 1 or note:
-            text += f" (after {attempts} attempt{'s' if attempts != 1 else ''}"
-            text += f"; {note})" if note else ")"
+            text += f" (after {_attempts(attempts, note)})"
         text = text.rstrip(". ") + ". " + self.hint
         if self.request_id:
             text += f" [request id {self.request_id}]"
         return text
+
+
+class RedirectError(APIStatusError):
+    """3xx: Karmo's API never redirects, so ``karmo:apiUrl`` is wrong (often http://
+    where https:// is needed). The redirect is not followed: the token goes nowhere
+    else."""
+
+    hint = (
+        "Karmo's API does not redirect: set `karmo:apiUrl` to the right URL (e.g. https:// "
+        "instead of http://). The redirect was not followed."
+    )
 
 
 class BadRequestError(APIStatusError):
@@ -268,6 +446,7 @@ class UnprocessableEntityError(APIStatusError):
 class RateLimitError(APIStatusError):
     """429: Karmo or its access provider kept rate-limiting the requests."""
 
+    retried = True
     hint = (
         "Karmo kept rate-limiting the requests: wait a minute and run `pulumi up` again, "
         "or lower its concurrency with `pulumi up --parallel N`."
@@ -275,8 +454,10 @@ class RateLimitError(APIStatusError):
 
 
 class InternalServerError(APIStatusError):
-    """500 (or 502/504, or a 503 without a Karmo body): Karmo failed on its side."""
+    """500 (or 502/504 and other 5xx, or a 503 without a Karmo body): Karmo failed on
+    its side, or a gateway in front of it did."""
 
+    retried = True
     hint = (
         "Karmo failed on its side: try again later; the upsert is idempotent, so running "
         "`pulumi up` again converges."
@@ -320,15 +501,96 @@ def status_name(status_code: int) -> str:
         return "UNKNOWN_STATUS"
 
 
-def status_error(status_code: int, *, karmo_body: bool, **fields: Any) -> APIStatusError:
-    """Build the error class that fits ``status_code``.
-
-    ``karmo_body`` says whether the body was a Karmo error: a 503 is
-    :class:`ProviderNotConfiguredError` only then, otherwise an outage.
-    """
-    cls = _STATUS_CLASSES.get(status_code)
+def status_error_class(status_code: int, *, karmo_body: bool) -> type[APIStatusError]:
+    """The class for a non-2xx answer. The one place that decides that a 503 carrying
+    Karmo's error body is :class:`ProviderNotConfiguredError` (a configuration state,
+    never retried) while any other 503 is an outage (:class:`InternalServerError`)."""
     if status_code == 503 and not karmo_body:
-        cls = InternalServerError
-    if cls is None:
-        cls = InternalServerError if status_code >= 500 else APIStatusError
-    return cls(status_code=status_code, **fields)
+        return InternalServerError
+    cls = _STATUS_CLASSES.get(status_code)
+    if cls is not None:
+        return cls
+    if 300 <= status_code < 400:
+        return RedirectError
+    return InternalServerError if status_code >= 500 else APIStatusError
+
+
+def status_error(
+    answer: Answer, *, method: str, path: str, attempts: int = 1, note: str | None = None
+) -> APIStatusError:
+    """The error for a non-2xx ``answer`` (already cleaned; see
+    :func:`~.untrusted.read_answer`), of the class :func:`status_error_class` picks."""
+    status = answer.status_code
+    return status_error_class(status, karmo_body=answer.karmo_body)(
+        method=method,
+        path=path,
+        status_code=status,
+        code=answer.code,
+        karmo_message=answer.message,
+        errors=answer.errors,
+        request_id=answer.request_id,
+        meta=answer.meta,
+        body_excerpt=answer.body_excerpt,
+        location=answer.location,
+        attempts=attempts,
+        note=note,
+    )
+
+
+# Failures another attempt may cure; anything else raised while sending is final.
+_RETRIED_EXCEPTIONS = (
+    httpx.TimeoutException,
+    httpx.NetworkError,
+    httpx.RemoteProtocolError,
+    httpx.ProxyError,
+)
+
+
+def is_retried(exc: Exception) -> bool:
+    """Whether an exception raised while sending is worth another attempt: a network
+    failure or timeout, or a mint Karmo failed or rate-limited."""
+    if isinstance(exc, ServiceTokenError):
+        return exc.retried
+    return isinstance(exc, _RETRIED_EXCEPTIONS)
+
+
+def failure_error(
+    failure: Answer | Exception,
+    said: str,
+    *,
+    method: str,
+    path: str,
+    base_url: str,
+    timeout: float,
+    deadline: float | None,
+    attempts: int,
+    note: str | None,
+) -> KarmoError:
+    """The error for the last failed attempt: a non-2xx :class:`~.untrusted.Answer`, or
+    whatever sending raised (httpx, h11, codecs, json), translated in this one place as
+    httpx and openai-python map their transports' failures. ``said`` is the exception's
+    own text, already cleaned; it is quoted only for transport failures, whose text never
+    holds a request header. ``deadline``: the attempt was cut short by the retry
+    deadline, which a timeout then blames."""
+    if not isinstance(failure, Exception):
+        return status_error(failure, method=method, path=path, attempts=attempts, note=note)
+    exc = failure
+    if isinstance(exc, KarmoError):  # raised by a credential (a refused mint, no AWS keys)
+        return exc
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(
+            method=method,
+            path=path,
+            base_url=base_url,
+            timeout=timeout,
+            deadline=deadline,
+            attempts=attempts,
+            note=note,
+        )
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.LocalProtocolError):
+        return APIConnectionError(
+            method=method, path=path, base_url=base_url, cause=said, attempts=attempts, note=note
+        )
+    # An invalid header (a token that slipped past the checks), an unencodable value:
+    # their text may quote the header, so only their kind is named.
+    return RequestNotSentError(method=method, path=path, cause=type(exc).__name__)

@@ -1,14 +1,17 @@
-"""The bodies Karmo's role endpoint sends and receives, as pydantic models.
+"""The bodies Karmo sends back, parsed with pydantic.
 
-Parsing is tolerant where the contract says it must be (``openapi.yaml``,
-``KarmoError``): an error may be wrapped as ``{"error": {...}}``, a field error's
-pointer may sit at ``source.pointer``, any field may be missing, and the body may
-not be JSON at all (a proxy's HTML page).
+pydantic is here for tolerant parsing only, where the contract says parsing must be
+tolerant (``openapi.yaml``, ``KarmoError``): an error may be wrapped as
+``{"error": {...}}``, a field error's pointer may sit at ``source.pointer``, the code
+may be a number, any field may be missing, and the body may not be JSON at all (a
+proxy's HTML page); a token answer may spell its fields in camelCase. Request bodies
+are plain ``json.dumps`` in the client: nothing to validate, nothing to escape.
+
+Text parsed here is raw server text: :mod:`.untrusted` cleans it before it is shown.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from typing import Any
@@ -20,32 +23,11 @@ __all__ = [
     "KarmoFieldError",
     "RoleIdResponse",
     "ServiceTokenResponse",
-    "SetPermissionsRequest",
-    "UpsertRoleRequest",
-    "excerpt",
     "parse_error_body",
     "parse_role_id",
 ]
 
 _KARMO_CODE = re.compile(r"[0-9]{8}")
-
-
-class UpsertRoleRequest(BaseModel):
-    """Body of ``PUT /organizations/{organizationId}/roles/{slug}``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=255)
-    """Human-readable role name shown in the access provider."""
-
-
-class SetPermissionsRequest(BaseModel):
-    """Body of ``PUT /organizations/{organizationId}/roles/{slug}/permissions``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    permissions: list[str]
-    """The role's complete permission set (slugs such as ``reports:export``)."""
 
 
 class ServiceTokenResponse(BaseModel):
@@ -88,16 +70,13 @@ class KarmoFieldError(BaseModel):
         if isinstance(raw, str):
             return cls(detail=raw)
         if not isinstance(raw, dict):
-            return cls(detail=_short(json.dumps(raw, default=str)))
+            return cls(detail=_text_or_none(raw))
         pointer = raw.get("pointer")
         source = raw.get("source")
         if pointer is None and isinstance(source, dict):
             pointer = source.get("pointer") or source.get("parameter")
         detail = raw.get("detail") or raw.get("message") or raw.get("title")
-        return cls(
-            pointer=_bounded(pointer, 120),
-            detail=_bounded(detail, 200),
-        )
+        return cls(pointer=_text_or_none(pointer), detail=_text_or_none(detail))
 
 
 class KarmoErrorBody(BaseModel):
@@ -119,7 +98,7 @@ class KarmoErrorBody(BaseModel):
     @field_validator("message", mode="before")
     @classmethod
     def _message_as_text(cls, value: Any) -> str | None:
-        return _bounded(value, 300)
+        return _text_or_none(value)
 
     @field_validator("meta", mode="before")
     @classmethod
@@ -173,30 +152,7 @@ def parse_role_id(content: bytes) -> str | None:
         return None
 
 
-_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-_SPACE = re.compile(r"\s+")
-
-
-def excerpt(content: bytes, limit: int = 160) -> str:
-    """A short, single-line, tag-free excerpt of a body that is not a Karmo error, so an
-    error message never quotes a whole proxy page."""
-    text = content[: limit * 16].decode("utf-8", errors="replace")
-    text = html.unescape(_TAG.sub(" ", text))
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = _SPACE.sub(" ", text).strip()
-    return _short(text, limit) if text else "(empty body)"
-
-
-def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 _MAX_FIELD_ERRORS = 10
-
-
-def _bounded(value: Any, limit: int) -> str | None:
-    text = _text_or_none(value)
-    return None if text is None else _short(text, limit)
 
 
 def _text_or_none(value: Any) -> str | None:

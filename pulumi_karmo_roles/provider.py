@@ -35,9 +35,9 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from .auth import ServiceTokenSource, sigv4_signer
-from .client import KarmoClient, TokenSource
-from .config import CONFIG_KEYS, resolve_settings
+from .client import KarmoClient
+from .config import CONFIG_KEYS, Settings, check_token_config, resolve_settings
+from .credentials import Credential, ServiceToken, sigv4_signer
 from .errors import InputError, KarmoError, NotFoundError, PermissionsNotAppliedError
 from .retry import RetryPolicy
 from .validation import (
@@ -49,7 +49,13 @@ from .validation import (
     split_resource_id,
 )
 
-__all__ = ["INPUT_PROPERTIES", "OUTPUT_PROPERTIES", "OrganizationRoleProvider"]
+__all__ = [
+    "INPUT_PROPERTIES",
+    "OUTPUT_PROPERTIES",
+    "OrganizationRoleProvider",
+    "announce",
+    "build_client",
+]
 
 INPUT_PROPERTIES = ("organization_id", "slug", "name", "permissions", "clear_permissions_on_delete")
 """The resource's inputs, in the order failures are reported (``permissions`` and
@@ -85,6 +91,33 @@ class _Role(NamedTuple):
     clear_permissions_on_delete: bool
 
 
+def announce(message: str) -> None:
+    """Show ``message`` to the user running ``pulumi up``: the one channel for what must
+    be seen while it happens, such as each retry. The provider process has no engine
+    connection; what it writes to stderr the CLI shows (as info-err at stack level), and
+    ``pulumi.log.warn`` writes there. Change the channel here, nowhere else."""
+    pulumi.log.warn(message)
+
+
+def build_client(settings: Settings) -> KarmoClient:
+    """The Karmo client for ``settings``: a static token or minted service tokens,
+    the timeout and retry policy, and retries announced to the user."""
+    auth: str | Credential
+    if settings.token is not None and settings.auth == "token":
+        auth = settings.token.get_secret_value()
+    else:
+        auth = ServiceToken(settings.api_url, sigv4_signer(settings.aws_region))
+    return KarmoClient(
+        settings.api_url,
+        auth,
+        timeout=settings.timeout,
+        retry_policy=RetryPolicy(
+            max_retries=settings.max_retries, deadline=settings.retry_deadline
+        ),
+        on_retry=announce,
+    )
+
+
 class _Runtime:
     """What the provider holds in a provider process; never pickled."""
 
@@ -92,6 +125,7 @@ class _Runtime:
         self.lock = threading.Lock()
         self.stack_config: dict[str, str | None] = {}
         self.client: KarmoClient | None = None
+        self.client_factory: Callable[[Settings], KarmoClient] = build_client
 
 
 class OrganizationRoleProvider(ResourceProvider):
@@ -123,12 +157,26 @@ class OrganizationRoleProvider(ResourceProvider):
         install()
 
     def configure(self, req: ConfigureRequest) -> None:
-        """Record the ``karmo:*`` stack config; nothing is validated or sent yet, so a
-        preview needs no Karmo credentials."""
+        """Record the ``karmo:*`` stack config; nothing is sent yet, so a preview needs
+        no Karmo credentials. A token given but unusable in a header (whitespace, control
+        or non-ASCII characters inside it) fails here, without being shown.
+
+        :raises ConfigurationError: the token is malformed.
+        """
         runtime = self._runtime
         self.close()
+        stack_config = {key: _text(req.config.get(key)) for key in CONFIG_KEYS}
+        check_token_config(stack_config, os.environ)
         with runtime.lock:
-            runtime.stack_config = {key: _text(req.config.get(key)) for key in CONFIG_KEYS}
+            runtime.stack_config = stack_config
+
+    def set_client_factory(self, factory: Callable[[Settings], KarmoClient]) -> None:
+        """Build the Karmo client with ``factory(settings)`` instead of
+        :func:`build_client`, e.g. to give it a test transport. Called once, lazily, by
+        the first operation that needs Karmo; not part of the pickle."""
+        self.close()
+        with self._runtime.lock:
+            self._runtime.client_factory = factory
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the inputs; one failure per bad property. Values still unknown in a
@@ -283,27 +331,17 @@ class OrganizationRoleProvider(ResourceProvider):
                 runtime.client = None
 
     def _client(self) -> KarmoClient:
+        """The shared client, built on first use, as a view whose requests share one
+        retry deadline: call once per operation."""
         runtime = self._runtime
         client = runtime.client
         if client is None:
             with runtime.lock:
                 if runtime.client is None:
                     settings = resolve_settings(runtime.stack_config, os.environ)
-                    tokens: str | TokenSource
-                    if settings.token is not None and settings.auth == "token":
-                        tokens = settings.token.get_secret_value()
-                    else:
-                        tokens = ServiceTokenSource(sigv4_signer(settings.aws_region))
-                    runtime.client = KarmoClient(
-                        settings.api_url,
-                        tokens,
-                        timeout=settings.timeout,
-                        retry_policy=RetryPolicy(
-                            max_retries=settings.max_retries, deadline=settings.retry_deadline
-                        ),
-                    )
+                    runtime.client = runtime.client_factory(settings)
                 client = runtime.client
-        return client
+        return client.operation()
 
 
 def _changed(old: Any, new: Any) -> bool:

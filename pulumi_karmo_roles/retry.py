@@ -1,4 +1,7 @@
-"""The one retry policy of the Karmo client: what is retried and how long to wait.
+"""The one retry policy of the Karmo client: how many attempts, how long to wait.
+
+Which failures are worth another attempt is the error class's ``retried`` (see
+:func:`~.errors.status_error_class`).
 
 Pure: it computes delays from the attempt number, the ``Retry-After`` header, the
 current time and a random number, so tests need not patch time.
@@ -10,11 +13,13 @@ import math
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "parse_retry_after"]
+__all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_RETRY_DEADLINE", "RetryPolicy", "parse_retry_after"]
 
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-"""Statuses worth another attempt. A 503 that carries a Karmo error body is the
-"access provider not configured" state and is excluded by the client, not here."""
+DEFAULT_MAX_RETRIES = 4
+"""Retries after the first attempt, unless ``karmo:maxRetries`` says otherwise."""
+
+DEFAULT_RETRY_DEADLINE = 120.0
+"""Seconds one operation may take in all, unless ``karmo:retryDeadline`` says otherwise."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,7 @@ class RetryPolicy:
     capped at ``max_retry_after``; negative, non-finite or unparsable values are ignored.
     """
 
-    max_retries: int = 4
+    max_retries: int = DEFAULT_MAX_RETRIES
     """Retries after the first attempt (``karmo:maxRetries``); 0 disables retrying."""
     initial_delay: float = 0.5
     """Seconds before the first retry."""
@@ -37,9 +42,10 @@ class RetryPolicy:
     """Upper bound of a server-requested ``Retry-After`` wait, in seconds."""
     jitter: float = 0.25
     """Fraction of a computed delay removed at random (0 = no jitter)."""
-    deadline: float | None = 120.0
-    """Seconds one operation may spend in all, attempts and waits: no wait is started
-    that would end past it (``karmo:retryDeadline``). ``None``: no deadline."""
+    deadline: float | None = DEFAULT_RETRY_DEADLINE
+    """Seconds one operation may spend in all (``karmo:retryDeadline``): attempts,
+    waits, a token mint, the resend after a 401. No wait is started that would end past
+    it, and an attempt's timeout is cut to what is left. ``None``: no deadline."""
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:

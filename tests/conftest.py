@@ -33,10 +33,15 @@ TOKEN = "kt_live_7Qz9XbV2mN4pL8sR3tW6yA1c"
 """A distinctive fake token: tests assert it appears nowhere it must not."""
 
 
+_PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+
 @pytest.fixture(autouse=True)
 def _clean_karmo_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # KARMO_* settings, and proxies: the client honours HTTP(S)_PROXY, and a test's
+    # 127.0.0.1 must not go through the machine's proxy (provider processes inherit this).
     for key in list(os.environ):
-        if key.startswith("KARMO_"):
+        if key.startswith("KARMO_") or key.lower() in _PROXY_VARIABLES:
             monkeypatch.delenv(key)
 
 

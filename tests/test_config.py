@@ -85,3 +85,31 @@ def test_invalid_environment_value_names_the_variable() -> None:
 
 def test_repr_hides_the_token() -> None:
     assert TOKEN not in repr(resolve_settings(BASE, {}))
+
+
+def test_token_is_stripped_of_surrounding_whitespace() -> None:
+    settings = resolve_settings({**BASE, "karmo:token": f"\n {TOKEN}\r\n"}, {})
+    assert settings.token is not None
+    assert settings.token.get_secret_value() == TOKEN
+
+
+def test_token_with_inner_whitespace_is_refused_unseen() -> None:
+    with pytest.raises(ConfigurationError, match="karmo:token holds whitespace") as caught:
+        resolve_settings({**BASE, "karmo:token": "kt_live 7Qz9XbV2"}, {})
+    assert "7Qz9XbV2" not in str(caught.value)
+
+
+def test_defaults_have_one_home() -> None:
+    from pulumi_karmo_roles.client import DEFAULT_TIMEOUT
+    from pulumi_karmo_roles.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DEADLINE, RetryPolicy
+
+    settings = resolve_settings(BASE, {})
+    assert (settings.timeout, settings.max_retries, settings.retry_deadline) == (
+        DEFAULT_TIMEOUT,
+        DEFAULT_MAX_RETRIES,
+        DEFAULT_RETRY_DEADLINE,
+    )
+    assert (RetryPolicy().max_retries, RetryPolicy().deadline) == (
+        DEFAULT_MAX_RETRIES,
+        DEFAULT_RETRY_DEADLINE,
+    )

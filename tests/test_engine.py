@@ -13,7 +13,9 @@ import pytest
 from conftest import TOKEN
 from diff_cases import DIFF_CASES, for_engine
 from harness import UNKNOWN, EngineError, ProviderProcess
+from tables import STATUS_TABLE, verb
 
+from pulumi_karmo_roles.errors import APIStatusError
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 VALID = {"organization_id": "org_123", "slug": "org-admin", "name": "Organization Admin"}
@@ -168,22 +170,14 @@ def test_import_cannot_reach_the_provider(engine: ProviderProcess) -> None:
 # errors and retries -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("status", "error", "advice"),
-    [
-        (400, "BadRequestError", "report it"),
-        (401, "AuthenticationError", "check `karmo:token`"),
-        (403, "PermissionDeniedError", "not allowed to manage roles"),
-        (404, "NotFoundError", "check `organization_id`"),
-        (409, "ConflictError", "resolve the conflict"),
-        (422, "UnprocessableEntityError", "Correct the property"),
-        (429, "RateLimitError", "--parallel"),
-        (500, "InternalServerError", "try again later"),
-        (503, "ProviderNotConfiguredError", "not configured"),
-    ],
-)
+@pytest.mark.parametrize(("status", "cls", "advice", "retried"), STATUS_TABLE)
 def test_each_error_status_reaches_the_user(
-    engine: ProviderProcess, sandbox: SandboxServer, status: int, error: str, advice: str
+    engine: ProviderProcess,
+    sandbox: SandboxServer,
+    status: int,
+    cls: type[APIStatusError],
+    advice: str,
+    retried: bool,
 ) -> None:
     sandbox.script(
         {
@@ -196,7 +190,7 @@ def test_each_error_status_reaches_the_user(
     with pytest.raises(EngineError) as caught:
         engine.create(VALID)
     message = caught.value.message
-    assert message.startswith(f"pulumi_karmo_roles.errors.{error}: Karmo ")
+    assert message.startswith(f"pulumi_karmo_roles.errors.{cls.__name__}: Karmo {verb(status)} ")
     assert f"PUT /organizations/org_123/roles/org-admin: {status} " in message
     assert f"(code {status}00001): Karmo says no; /name: bad name." in message
     assert advice in message

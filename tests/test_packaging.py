@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import zipfile
 from email.parser import Parser
@@ -122,15 +123,31 @@ def test_wheel_installs_and_imports_in_a_clean_venv(wheel: Path, tmp_path: Path)
     else:
         _run(sys.executable, "-m", "venv", venv)
         _run(python, "-m", "pip", "install", "-q", "--no-deps", wheel)
+    # The dependencies (pulumi, httpx, pydantic) come from this test environment, after
+    # the wheel's own files on sys.path (a .pth line appends; installing them anew would
+    # cost seconds of every run): what is checked is that the wheel's modules are all
+    # there and import from the venv, and that its metadata declares them.
+    site_packages = Path(
+        _run(
+            python, "-I", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+        ).strip()
+    )
+    (site_packages / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = (
+        "import pulumi_karmo_roles.resource, pulumi_karmo_roles.client\n"
+        "import pulumi_karmo_roles.credentials, pulumi_karmo_roles.sandbox.server\n"
         "import importlib.metadata as m, pulumi_karmo_roles as p\n"
+        "import re\n"
+        "print(*sorted(re.split('[^A-Za-z0-9_.-]', r)[0]"
+        " for r in m.requires('pulumi-karmo-roles') if 'extra' not in r))\n"
         "print(p.__version__, p.__file__)\n"
         "print(m.metadata('pulumi-karmo-roles')['License-Expression'])\n"
         "print(*sorted(f.name for f in m.files('pulumi-karmo-roles') if 'licenses' in str(f)))\n"
     )
-    version_and_path, license_expression, license_files = (
+    requires, version_and_path, license_expression, license_files = (
         _run(python, "-I", "-c", probe, cwd=tmp_path).strip().splitlines()
     )
+    assert requires.split() == ["httpx", "pulumi", "pydantic"]
     version, path = version_and_path.split(" ")
     assert version == __version__
     assert Path(path).is_relative_to(venv)  # the installed copy, not this checkout

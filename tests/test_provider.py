@@ -15,10 +15,10 @@ from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import UNKNOWN, Unknown
 
-from pulumi_karmo_roles import provider as provider_module
 from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.config import Settings
 from pulumi_karmo_roles.errors import ConfigurationError, InputError
-from pulumi_karmo_roles.provider import OrganizationRoleProvider
+from pulumi_karmo_roles.provider import OrganizationRoleProvider, build_client
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 VALID = {"organization_id": "org_123", "slug": "org-admin", "name": "Organization Admin"}
@@ -259,27 +259,24 @@ def test_unconfigured_and_configured_pickles_are_identical(sandbox: SandboxServe
     )
 
 
-def test_lazy_client_is_built_once_under_concurrency(
-    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    built: list[object] = []
+def test_lazy_client_is_built_once_under_concurrency(sandbox: SandboxServer) -> None:
+    built: list[KarmoClient] = []
     entered = threading.Semaphore(0)
 
-    class SlowClient(KarmoClient):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            # Hold the first construction open until every thread has begun its
-            # create: without the lock, the others would build clients of their own.
-            for _ in range(8):
-                assert entered.acquire(timeout=30)
-            built.append(self)
-            super().__init__(*args, **kwargs)
+    def slow_factory(settings: Settings) -> KarmoClient:
+        # Hold the first construction open until every thread has begun its create:
+        # without the lock, the others would build clients of their own.
+        for _ in range(8):
+            assert entered.acquire(timeout=30)
+        built.append(build_client(settings))
+        return built[-1]
 
     def create(i: int) -> None:
         entered.release()
         provider.create({**VALID, "slug": f"org-t{i}"})
 
-    monkeypatch.setattr(provider_module, "KarmoClient", SlowClient)
     provider = configured(sandbox.url)
+    provider.set_client_factory(slow_factory)
     errors = run_concurrently(create, 8)
     assert errors == []
     assert len(built) == 1

@@ -16,8 +16,8 @@ from harness import EngineError, ProviderProcess
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from pulumi_karmo_roles.auth import ServiceTokenSource, sigv4_signer
 from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.credentials import ServiceToken, sigv4_signer
 from pulumi_karmo_roles.errors import ConfigurationError, KarmoError, ServiceTokenError
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
@@ -56,10 +56,6 @@ def minting() -> Iterator[SandboxServer]:
         yield server
 
 
-def minted_tokens(server: SandboxServer) -> list[str]:
-    return list(server._server.state.minted)
-
-
 @pytest.fixture
 def provider(aws: dict[str, str], minting: SandboxServer) -> Iterator[OrganizationRoleProvider]:
     p = OrganizationRoleProvider()
@@ -87,7 +83,7 @@ def test_sandbox_refuses_an_unsigned_mint(minting: SandboxServer) -> None:
     def unsigned(url: str, body: bytes, headers: object) -> dict[str, str]:
         return {"Content-Type": "application/json"}
 
-    with KarmoClient(minting.url, ServiceTokenSource(unsigned), max_retries=0) as client:
+    with KarmoClient(minting.url, ServiceToken(minting.url, unsigned), max_retries=0) as client:
         with pytest.raises(ServiceTokenError) as caught:
             client.upsert_role("org_1", "org-a", "A")
     assert "403 FORBIDDEN" in str(caught.value)
@@ -101,7 +97,7 @@ def test_camel_case_token_answer_is_accepted() -> None:
         assert request.headers["Authorization"] == "Bearer tok_camel"
         return httpx.Response(201, json={"id": "role_1"})
 
-    source = ServiceTokenSource(lambda url, body, headers: dict(headers))
+    source = ServiceToken("https://karmo.invalid", lambda url, body, headers: dict(headers))
     transport = httpx.MockTransport(karmo)
     with KarmoClient("https://karmo.invalid", source, transport=transport) as client:
         assert client.upsert_role("org_1", "org-a", "A").role_id == "role_1"
@@ -115,7 +111,7 @@ def test_unusable_token_answer_is_reported_without_its_body(answer: object) -> N
     def karmo(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json=answer)
 
-    source = ServiceTokenSource(lambda url, body, headers: dict(headers))
+    source = ServiceToken("https://karmo.invalid", lambda url, body, headers: dict(headers))
     transport = httpx.MockTransport(karmo)
     with KarmoClient("https://karmo.invalid", source, transport=transport) as client:
         with pytest.raises(ServiceTokenError, match="without a usable token") as caught:
@@ -125,7 +121,7 @@ def test_unusable_token_answer_is_reported_without_its_body(answer: object) -> N
 
 def test_renewed_shortly_before_expiry(aws: dict[str, str], minting: SandboxServer) -> None:
     now = [1_000_000.0]
-    source = ServiceTokenSource(sigv4_signer(None), clock=lambda: now[0])
+    source = ServiceToken(minting.url, sigv4_signer(None), clock=lambda: now[0])
     with KarmoClient(minting.url, source) as client:
         client.upsert_role("org_1", "org-a", "A")
         now[0] += 900 - 61  # a minute and a second before expiry: still good
@@ -147,7 +143,8 @@ def test_renewed_once_on_401(provider: OrganizationRoleProvider, minting: Sandbo
 
 def test_a_second_401_is_reported(aws: dict[str, str], minting: SandboxServer) -> None:
     minting.script({"status": 401}, {"status": 401})  # before and after renewing
-    with KarmoClient(minting.url, ServiceTokenSource(sigv4_signer(None)), max_retries=0) as c:
+    source = ServiceToken(minting.url, sigv4_signer(None))
+    with KarmoClient(minting.url, source, max_retries=0) as c:
         with pytest.raises(KarmoError, match="401 UNAUTHORIZED"):
             c.upsert_role("org_1", "org-a", "A")
 
@@ -203,7 +200,7 @@ def test_tokens_and_credentials_never_leak(
     minting.script({"status": 403, "message": "nope"})
     with pytest.raises(KarmoError) as caught:
         provider.create({**ROLE, "slug": "org-x"})
-    secrets = [*minted_tokens(minting), AWS_SECRET]
+    secrets = [*minting.minted_tokens(), AWS_SECRET]
     texts = [str(caught.value), repr(caught.value), repr(created.outs), capsys.readouterr().err]
     texts += [record.getMessage() for record in caplog.records]
     for secret in secrets:
@@ -223,7 +220,7 @@ def test_service_tokens_through_the_engine(tmp_path: Path, minting: SandboxServe
         with pytest.raises(EngineError) as caught:
             process.create({**ROLE, "slug": "org-refused"})
         assert caught.value.message.startswith("pulumi_karmo_roles.errors.ServiceTokenError")
-        for secret in [*minted_tokens(minting), AWS_SECRET]:
+        for secret in [*minting.minted_tokens(), AWS_SECRET]:
             assert secret not in caught.value.details
             assert secret not in process.stderr()
     finally:

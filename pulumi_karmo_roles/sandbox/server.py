@@ -673,6 +673,11 @@ class SandboxServer:
             for token in self._server.state.minted:
                 self._server.state.minted[token] = 0.0
 
+    def minted_tokens(self) -> list[str]:
+        """In minted-token mode: every token issued so far (tests assert none leaks)."""
+        with self._server.state.lock:
+            return list(self._server.state.minted)
+
     def stats(self) -> dict[str, int]:
         """Counters: ``requests``, ``connections``, ``created``, ``updated``, ``status_N``."""
         with self._server.state.lock:

@@ -17,17 +17,11 @@ from rawserver import RawServer
 from pulumi_karmo_roles.client import KarmoClient
 from pulumi_karmo_roles.errors import (
     APIConnectionError,
-    APIStatusError,
     APITimeoutError,
-    AuthenticationError,
-    ConflictError,
     InternalServerError,
     InvalidResponseError,
     KarmoError,
-    NotFoundError,
-    PermissionDeniedError,
     RateLimitError,
-    UnprocessableEntityError,
 )
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.retry import RetryPolicy
@@ -256,35 +250,6 @@ def test_huge_body_is_capped(sandbox: SandboxServer, fake_time: FakeTime) -> Non
         with pytest.raises(InvalidResponseError) as caught:
             client.upsert_role("org_1", "org-a", "A")
     assert len(str(caught.value)) < 500
-
-
-# Client errors: never retried, one clear message each ------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "cls", "advice"),
-    [
-        (401, AuthenticationError, "check `karmo:token`"),
-        (403, PermissionDeniedError, "use a token with access"),
-        (404, NotFoundError, "check `organization_id`"),
-        (409, ConflictError, "resolve the conflict"),
-        (422, UnprocessableEntityError, "Correct the property"),
-    ],
-)
-def test_client_errors_are_not_retried(
-    sandbox: SandboxServer,
-    fake_time: FakeTime,
-    status: int,
-    cls: type[APIStatusError],
-    advice: str,
-) -> None:
-    sandbox.script({"status": status})
-    with client_for(sandbox.url, fake_time) as client:
-        with pytest.raises(cls) as caught:
-            client.upsert_role("org_1", "org-a", "A")
-    assert advice in str(caught.value)
-    assert sandbox.stats()["requests"] == 1
-    assert fake_time.sleeps == []
 
 
 # Concurrency ----------------------------------------------------------------------------
