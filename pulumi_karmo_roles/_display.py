@@ -88,4 +88,4 @@ def install() -> None:
     if getattr(server, "traceback", None) is traceback:
         server.traceback = _MessageOfKarmoErrors()  # type: ignore[attr-defined]
     if not isinstance(sys.stderr, LineAtomicWriter):
-        sys.stderr = LineAtomicWriter(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = LineAtomicWriter(sys.stderr)
