@@ -1,8 +1,8 @@
 """Fixtures of the real-engine tests: one Pulumi CLI for the session (found on PATH or
 built with scripts/pulumi-cli.sh when Go is present), a project per test.
 
-Where neither is possible they skip, with one line; with ``REQUIRE_PULUMI_CLI=1`` (as in
-.ci/run) they fail instead.
+Where neither is possible they are left out, and the run says so in one line; with
+``REQUIRE_PULUMI_CLI=1`` (as in .ci/run) they fail instead.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import TOKEN
@@ -31,10 +32,7 @@ def _find_or_build() -> tuple[Path | None, str]:
             return bin_dir, ""
         return None, f"`pulumi` is on PATH ({on_path}) but `{SHIM}` is not beside it"
     if shutil.which("go") is None:
-        return None, (
-            "real-engine tests skipped: no `pulumi` on PATH and no Go to build it with "
-            "scripts/pulumi-cli.sh"
-        )
+        return None, NO_CLI
     built = subprocess.run(
         ["bash", str(ROOT / "scripts" / "pulumi-cli.sh")],
         capture_output=True,
@@ -45,6 +43,32 @@ def _find_or_build() -> tuple[Path | None, str]:
     if built.returncode != 0:
         return None, f"scripts/pulumi-cli.sh failed:\n{built.stderr[-3000:]}"
     return Path(built.stdout.strip().splitlines()[-1]), ""
+
+
+NO_CLI = (
+    "real-engine tests skipped: no `pulumi` on PATH and no Go to build it with "
+    "scripts/pulumi-cli.sh"
+)
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a CLI and without Go, leave the real-engine tests out (one line in the
+    summary says so) rather than skip each one."""
+    if REQUIRED or shutil.which("pulumi") or shutil.which("go"):
+        return
+    here = Path(__file__).resolve().parent
+    left_out = [item for item in items if here in item.path.resolve().parents]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in left_out]
+        config.stash[_LEFT_OUT] = len(left_out)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """The one line that says the real-engine tests did not run."""
+    if config.stash.get(_LEFT_OUT, 0):
+        terminalreporter.write_line(f"{config.stash[_LEFT_OUT]} {NO_CLI}", yellow=True)
 
 
 @pytest.fixture(scope="session")
