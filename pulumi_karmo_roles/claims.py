@@ -1,0 +1,132 @@
+"""Which resource in this program declares which Karmo role.
+
+Two resources that declare the same role (the same organization id and slug) would
+overwrite each other on every ``pulumi up``, and no single resource can see that: only
+the program sees them all. So each :class:`~pulumi_karmo_roles.OrganizationRole` claims
+its (organization id, slug) here when it is declared, and the second claim of a pair
+fails that resource's registration with a :class:`~pulumi_karmo_roles.errors.DuplicateRoleError`
+naming both resources and their URNs, so ``pulumi preview`` fails before anything is
+sent. Lookups with ``OrganizationRole.get`` claim nothing.
+
+* Plain-string ids are claimed at once, in declaration order.
+* Where the organization id or the slug is an Output, the claim waits until it resolves
+  (in a preview, only if its value is known then; otherwise at ``pulumi up``).
+
+The claims belong to the running deployment: they are kept per engine connection (the
+resource monitor), so every ``pulumi.runtime.set_mocks`` test program, and every
+Automation API run in one process, starts with none.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import pulumi
+from pulumi.runtime import get_root_resource
+from pulumi.runtime.settings import get_monitor
+
+from .errors import DuplicateRoleError
+
+__all__ = ["ROLE_TYPE", "claim_role"]
+
+ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
+"""The Pulumi type of :class:`~pulumi_karmo_roles.OrganizationRole`, as it appears in URNs."""
+
+
+@dataclass(frozen=True)
+class _Claimant:
+    name: str
+    parent: pulumi.Resource | None  # None: the stack
+
+    def describe(self) -> str:
+        where = ""
+        if self.parent is not None:
+            kind = self.parent.pulumi_resource_type.rsplit(":", 1)[-1]
+            where = f" in {kind} {self.parent.pulumi_resource_name!r}"
+        return f"OrganizationRole {self.name!r}{where}"
+
+    def urn(self) -> pulumi.Output[str]:
+        return pulumi.create_urn(self.name, ROLE_TYPE, parent=self.parent)
+
+
+class _Claims:
+    def __init__(self, monitor: object) -> None:
+        self.monitor = monitor
+        self.by_role: dict[tuple[str, str], _Claimant] = {}
+
+
+_lock = threading.Lock()
+_current: _Claims | None = None
+
+
+def _record(organization_id: str, slug: str, claimant: _Claimant) -> _Claimant | None:
+    """Record the claim; return the earlier claimant of the same role, if any."""
+    global _current
+    monitor = get_monitor()
+    with _lock:
+        if _current is None or _current.monitor is not monitor:
+            _current = _Claims(monitor)
+        key = (organization_id, slug)
+        earlier = _current.by_role.get(key)
+        if earlier is None:
+            _current.by_role[key] = claimant
+        return earlier
+
+
+def claim_role(
+    resource_name: str,
+    parent: pulumi.Resource | None,
+    organization_id: Any,
+    slug: Any,
+) -> Any:
+    """Claim the role ``(organization_id, slug)`` for the OrganizationRole
+    ``resource_name`` (declared with ``parent``) and return the organization id to
+    register it with.
+
+    That is ``organization_id`` itself, unless the role is already claimed: then an Output
+    that fails with a :class:`DuplicateRoleError`, so the resource never registers. Where
+    either value is an Output, the returned id is an Output that makes the claim when both
+    resolve (same value, secrecy and dependencies).
+    """
+    if parent is not None and parent is get_root_resource():
+        parent = None
+    claimant = _Claimant(resource_name, parent)
+    if isinstance(organization_id, str) and isinstance(slug, str):
+        earlier = _record(organization_id, slug, claimant)
+        if earlier is None:
+            return organization_id
+        return _conflict(organization_id, slug, earlier, claimant)
+    if not _is_input(organization_id) and not _is_input(slug):
+        return organization_id  # not strings: check() reports them
+
+    def claim_resolved(values: list[Any]) -> pulumi.Input[str]:
+        org, role_slug = values
+        if not (isinstance(org, str) and isinstance(role_slug, str)):
+            return org  # type: ignore[no-any-return]
+        earlier = _record(org, role_slug, claimant)
+        return org if earlier is None else _conflict(org, role_slug, earlier, claimant)
+
+    return pulumi.Output.all(organization_id, slug).apply(claim_resolved)
+
+
+def _is_input(value: Any) -> bool:
+    return isinstance(value, pulumi.Output | Awaitable)
+
+
+def _conflict(
+    organization_id: str, slug: str, earlier: _Claimant, later: _Claimant
+) -> pulumi.Output[str]:
+    def fail(urns: list[str]) -> NoReturn:
+        first, second = urns
+        raise DuplicateRoleError(
+            f"Karmo role {slug!r} in organization {organization_id!r} is declared by two "
+            f"resources: {earlier.describe()} ({first}) and {later.describe()} ({second}). "
+            "They would overwrite each other on every `pulumi up`. Declare the role once; "
+            "to refer to it elsewhere, look it up with "
+            f"OrganizationRole.get(<name>, {f'{organization_id}/{slug}'!r})."
+        )
+
+    return pulumi.Output.all(earlier.urn(), later.urn()).apply(fail)
