@@ -220,7 +220,7 @@ def _parse_yaml(shown: str, text: str) -> Any:
     )
     try:
         stream = io.StringIO(text)
-        stream.name = shown  # type: ignore[misc]  # YAML's error marks quote it
+        stream.name = shown  # YAML error marks quote it
         return yaml.load(stream, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{shown}: not valid YAML: {exc}") from None
