@@ -116,3 +116,29 @@ def test_a_role_declared_twice_fails_the_preview(
         in (output)
     ), preview
     assert sandbox.stats().get("requests", 0) == 0
+
+
+def test_a_bad_catalog_file_fails_the_preview(
+    new_project: NewProject, sandbox: SandboxServer
+) -> None:
+    stack = new_project(
+        """
+        from pulumi_karmo_roles import OrganizationRoleSet
+
+        OrganizationRoleSet.from_file("roles.yaml", "customers", organization_ids=["org_acme"])
+        """
+    )
+    (stack.directory / "roles.yaml").write_text(
+        "roles:\n"
+        "  org-admin:\n"
+        "    name: Organization Admin\n"
+        '    permissions: ["members:*", "Reports:Export"]\n'
+        "  org-viewer:\n"
+        "    name: yes\n"
+    )
+    preview = stack.preview(ok=False)
+    assert preview.returncode != 0
+    assert "roles.yaml is not a valid role catalog (2 problems):" in preview.output, preview
+    assert "roles.org-admin.permissions[1]: 'Reports:Export' may contain only" in preview.output
+    assert "roles.org-viewer.name: Input should be a valid string, got bool True" in preview.output
+    assert sandbox.stats().get("requests", 0) == 0
