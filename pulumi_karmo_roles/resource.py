@@ -93,7 +93,9 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
     Its type is ``pulumi-python:dynamic/karmo:OrganizationRole`` and its id
     ``"{organization_id}/{slug}"``. Declaring a role that already exists in Karmo adopts
     it on ``pulumi up`` (there is no ``pulumi import`` for dynamic providers). Karmo has
-    no delete: removing the resource leaves the role in Karmo, with a warning.
+    no delete: removing the resource leaves the role in Karmo, with a warning. A program
+    may declare each role (organization id and slug) once: a second declaration fails the
+    preview, naming both resources; :meth:`get` lookups do not count.
 
     ::
 
