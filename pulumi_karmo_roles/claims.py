@@ -29,6 +29,7 @@ from pulumi.runtime import get_root_resource
 from pulumi.runtime.settings import get_monitor
 
 from .errors import DuplicateRoleError
+from .validation import organization_id_problem, slug_problem
 
 __all__ = ["ROLE_TYPE", "claim_role"]
 
@@ -94,22 +95,17 @@ def claim_role(
     if parent is not None and parent is get_root_resource():
         parent = None
     claimant = _Claimant(resource_name, parent)
-    if isinstance(organization_id, str) and isinstance(slug, str):
-        earlier = _record(organization_id, slug, claimant)
-        if earlier is None:
-            return organization_id
-        return _conflict(organization_id, slug, earlier, claimant)
-    if not _is_input(organization_id) and not _is_input(slug):
-        return organization_id  # not strings: check() reports them
 
-    def claim_resolved(values: list[Any]) -> pulumi.Input[str]:
-        org, role_slug = values
-        if not (isinstance(org, str) and isinstance(role_slug, str)):
-            return org  # type: ignore[no-any-return]
+    def claim(org: Any, role_slug: Any) -> Any:
+        # An invalid id or slug names no role: check() reports it, in the same preview.
+        if organization_id_problem(org) or slug_problem(role_slug):
+            return org
         earlier = _record(org, role_slug, claimant)
         return org if earlier is None else _conflict(org, role_slug, earlier, claimant)
 
-    return pulumi.Output.all(organization_id, slug).apply(claim_resolved)
+    if _is_input(organization_id) or _is_input(slug):
+        return pulumi.Output.all(organization_id, slug).apply(lambda values: claim(*values))
+    return claim(organization_id, slug)
 
 
 def _is_input(value: Any) -> bool:

@@ -110,6 +110,9 @@ def runtime(
     finally:
         pulumi.runtime.set_all_config({})
         reset_options()
+        # Join the loop's worker threads (the monitor's calls run there), so no program
+        # outlives its test.
+        loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
         loop.close()
 
@@ -452,6 +455,16 @@ def test_output_ids_that_resolve_apart_are_no_conflict() -> None:
         )
 
     assert set(run(program).roles()) == {"a", "b"}
+
+
+def test_an_invalid_role_is_reported_by_check_not_as_a_duplicate() -> None:
+    def program() -> None:
+        OrganizationRole("a", organization_id="org_a", slug="Admin", name="A")
+        OrganizationRole("b", organization_id="org_a", slug="Admin", name="B")
+
+    with pytest.raises(ValueError, match="slug must start with 'org-'") as caught:
+        run(program, preview=True)
+    assert "declared by two resources" not in str(caught.value)
 
 
 def _unknown() -> pulumi.Output[str]:
