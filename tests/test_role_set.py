@@ -459,6 +459,22 @@ def test_keyed_output_ids_of_a_set_conflict_with_a_role_once_resolved() -> None:
     assert "OrganizationRole 'viewer'" in text
 
 
+def test_two_keys_of_one_set_resolving_to_one_organization_conflict() -> None:
+    def program() -> None:
+        again = pulumi.Output.from_input("org_acme").apply(lambda v: v)
+        OrganizationRoleSet(
+            "customers",
+            organization_ids={"acme": "org_acme", "acme-again": again},
+            catalog={"org-viewer": {"name": "Viewer"}},
+        )
+
+    with pytest.raises(ValueError, match="declared by two resources") as caught:
+        run(program, preview=True)
+    text = str(caught.value)
+    assert "OrganizationRole 'customers/acme/org-viewer' in OrganizationRoleSet" in text
+    assert "OrganizationRole 'customers/acme-again/org-viewer' in OrganizationRoleSet" in text
+
+
 def test_output_ids_that_resolve_apart_are_no_conflict() -> None:
     def program() -> None:
         OrganizationRole(
