@@ -13,6 +13,7 @@ import pytest
 from pulumi_karmo_roles.catalog import Catalog, RoleSpec, load_catalog
 from pulumi_karmo_roles.errors import CatalogError, InputError
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
+from pulumi_karmo_roles.validation import name_problem, permissions_problem, slug_problem
 
 BAD_YAML = """\
 roles:
@@ -75,19 +76,21 @@ def test_every_problem_is_named_with_its_file_and_path(
     lines = str(caught.value).splitlines()
     assert lines[0] == f"{path} is not a valid role catalog (5 problems):"
     problems = sorted(line.strip() for line in lines[1:])
+    # The rules' own sentences, from the functions check() applies.
+    permission = permissions_problem(["members:*", "Reports:Export"])
+    assert permission is not None
     assert problems == sorted(
         [
-            "roles.org-admin.permissions[1]: 'Reports:Export' may contain only lowercase "
-            "letters, numbers, colons, periods, underscores, hyphens and asterisks "
-            "(^[a-z0-9:._*-]+$)",
-            "roles.Admin: slug must start with 'org-' followed by lowercase letters, numbers, "
-            "hyphens or underscores (^org-[a-z0-9_-]+$), got 'Admin'",
+            "roles.org-admin.permissions[1]: " + permission.removeprefix("permissions[1] "),
+            f"roles.Admin: {slug_problem('Admin')}",
             # YAML reads `yes` as a boolean.
             "roles.org-viewer.name: Input should be a valid string, got bool True",
             "roles.org-viewer.permission: unknown key (allowed here: 'name' and 'permissions')",
-            "roles.org-blank.name: name must not be blank, got '   '",
+            f"roles.org-blank.name: {name_problem('   ')}",
         ]
     )
+    # The entry's own index is in the path; the sentence starts with the value.
+    assert any(p.startswith("roles.org-admin.permissions[1]: 'Reports:Export' ") for p in problems)
     assert isinstance(caught.value, InputError)
 
 
