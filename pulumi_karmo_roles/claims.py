@@ -41,6 +41,7 @@ ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 class _Claimant:
     name: str
     parent: pulumi.Resource | None  # None: the stack
+    secret: bool = False  # the id or slug came from a secret Output
 
     def describe(self) -> str:
         where = ""
@@ -94,18 +95,24 @@ def claim_role(
     """
     if parent is not None and parent is get_root_resource():
         parent = None
-    claimant = _Claimant(resource_name, parent)
 
-    def claim(org: Any, role_slug: Any) -> Any:
+    def claim(org: Any, role_slug: Any, secret: bool = False) -> Any:
         # An invalid id or slug names no role: check() reports it, in the same preview.
         if organization_id_problem(org) or slug_problem(role_slug):
             return org
+        claimant = _Claimant(resource_name, parent, secret)
         earlier = _record(org, role_slug, claimant)
         return org if earlier is None else _conflict(org, role_slug, earlier, claimant)
 
     if _is_input(organization_id) or _is_input(slug):
-        return pulumi.Output.all(organization_id, slug).apply(lambda values: claim(*values))
+        values = [pulumi.Output.from_input(v) for v in (organization_id, slug)]
+        secret: pulumi.Output[bool] = pulumi.Output.from_input(_any_secret(values))
+        return pulumi.Output.all(*values, secret).apply(lambda resolved: claim(*resolved))
     return claim(organization_id, slug)
+
+
+async def _any_secret(values: list[pulumi.Output[Any]]) -> bool:
+    return any([await value.is_secret() for value in values])
 
 
 def _is_input(value: Any) -> bool:
@@ -115,14 +122,20 @@ def _is_input(value: Any) -> bool:
 def _conflict(
     organization_id: str, slug: str, earlier: _Claimant, later: _Claimant
 ) -> pulumi.Output[str]:
+    if earlier.secret or later.secret:  # the message must not reveal a secret value
+        role = "A Karmo role whose organization id or slug is secret"
+        resource_id = "'<organization_id>/<slug>'"
+    else:
+        role = f"Karmo role {slug!r} in organization {organization_id!r}"
+        resource_id = repr(f"{organization_id}/{slug}")
+
     def fail(urns: list[str]) -> NoReturn:
         first, second = urns
         raise DuplicateRoleError(
-            f"Karmo role {slug!r} in organization {organization_id!r} is declared by two "
-            f"resources: {earlier.describe()} ({first}) and {later.describe()} ({second}). "
-            "They would overwrite each other on every `pulumi up`. Declare the role once; "
-            "to refer to it elsewhere, look it up with "
-            f"OrganizationRole.get(<name>, {f'{organization_id}/{slug}'!r})."
+            f"{role} is declared by two resources: {earlier.describe()} "
+            f"({first}) and {later.describe()} ({second}). They would overwrite each other "
+            "on every `pulumi up`. Declare the role once; to refer to it elsewhere, look it "
+            f"up with OrganizationRole.get(<name>, {resource_id})."
         )
 
     return pulumi.Output.all(earlier.urn(), later.urn()).apply(fail)

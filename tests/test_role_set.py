@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pytest
 from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.rpc import deserialize_properties
+from pulumi.runtime.rpc import deserialize_properties, is_rpc_secret, unwrap_rpc_secret
 from pulumi.runtime.settings import reset_options
 
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleSet
@@ -51,7 +51,11 @@ class Recorder(pulumi.runtime.Mocks):
         self.registered.append(args)
         if args.typ != ROLE_TYPE:
             return None, {}
-        inputs = {k: v for k, v in args.inputs.items() if k != "__provider"}
+        inputs = {
+            k: unwrap_rpc_secret(v) if is_rpc_secret(v) else v
+            for k, v in args.inputs.items()
+            if k != "__provider"
+        }
         if args.resource_id:
             result = self.provider.read(args.resource_id, inputs)
             return result.id, dict(result.outs or {})
@@ -473,6 +477,30 @@ def test_two_keys_of_one_set_resolving_to_one_organization_conflict() -> None:
     text = str(caught.value)
     assert "OrganizationRole 'customers/acme/org-viewer' in OrganizationRoleSet" in text
     assert "OrganizationRole 'customers/acme-again/org-viewer' in OrganizationRoleSet" in text
+
+
+def test_a_conflict_over_a_secret_id_does_not_reveal_it() -> None:
+    def program() -> None:
+        hidden = pulumi.Output.secret("org_hidden_42")
+        OrganizationRole("plain", organization_id="org_hidden_42", slug="org-admin", name="A")
+        OrganizationRole("secret", organization_id=hidden, slug="org-admin", name="A")
+
+    with pytest.raises(ValueError, match="declared by two resources") as caught:
+        run(program, preview=True)
+    text = str(caught.value)
+    assert "org_hidden_42" not in text
+    assert "A Karmo role whose organization id or slug is secret" in text
+    assert "OrganizationRole 'plain'" in text
+    assert "OrganizationRole 'secret'" in text
+
+
+def test_a_secret_id_stays_secret_when_it_is_claimed() -> None:
+    def program() -> None:
+        OrganizationRole("r", organization_id=pulumi.Output.secret("org_1"), slug="org-r", name="R")
+
+    (registered,) = run(program).registered
+    assert is_rpc_secret(registered.inputs["organization_id"])
+    assert unwrap_rpc_secret(registered.inputs["organization_id"]) == "org_1"
 
 
 def test_output_ids_that_resolve_apart_are_no_conflict() -> None:
