@@ -68,8 +68,8 @@ class OrganizationRoleSet(pulumi.ComponentResource):
         """Declare the catalog's roles in every organization.
 
         :param resource_name: The set's Pulumi name; it starts the name of every role.
-        :param opts: Options for the set; ``protect``, ``retain_on_delete`` and the
-            provider apply to its roles too.
+        :param opts: Options for the set. Its roles inherit ``protect`` (Pulumi passes it
+            to children); other options, such as ``retain_on_delete``, stay on the set.
         :param organization_ids: A list of plain organization ids (e.g. ``org_123``), or
             ``{key: organization_id}`` with stable keys (letters, digits, ``.``, ``_``,
             ``-``): the keys name the roles, the ids may be Outputs. Changing an id under
