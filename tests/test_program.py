@@ -132,15 +132,18 @@ def test_serialized_provider_is_secret_and_tokenless(
 
 @pulumi.runtime.test
 def test_keyword_and_args_forms_register_the_same_inputs(mocks: ProviderMocks) -> Any:
+    # Two organizations: one program may not declare the same role twice.
     a = OrganizationRole("a", organization_id="org_1", slug="org-a", name="A")
-    b = OrganizationRole("b", OrganizationRoleArgs(organization_id="org_1", slug="org-a", name="A"))
+    b = OrganizationRole("b", OrganizationRoleArgs(organization_id="org_2", slug="org-a", name="A"))
 
     def check(values: list[Any]) -> None:
-        assert values[0] == values[1] == "org_1/org-a"
-        first, second = (
-            {k: v for k, v in r.inputs.items() if k != "__provider"} for r in mocks.registered
-        )
-        assert first == second == {"organization_id": "org_1", "slug": "org-a", "name": "A"}
+        assert values == ["org_1/org-a", "org_2/org-a"]
+        by_name = {
+            r.name: {k: v for k, v in r.inputs.items() if k != "__provider"}
+            for r in mocks.registered
+        }
+        assert by_name["a"] == {"organization_id": "org_1", "slug": "org-a", "name": "A"}
+        assert by_name["b"] == {**by_name["a"], "organization_id": "org_2"}
 
     return pulumi.Output.all(a.id, b.id).apply(check)
 

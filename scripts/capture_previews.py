@@ -1,0 +1,239 @@
+"""Regenerate docs/previews.md from the real Pulumi CLI (or check it is current).
+
+    python scripts/capture_previews.py           # rewrite docs/previews.md
+    python scripts/capture_previews.py --check   # exit 1 with a diff if it is stale
+
+Runs ``pulumi`` (on PATH, or built with scripts/pulumi-cli.sh) against an in-process
+sandbox in a temporary project, and records what the CLI prints for each scenario.
+Things that change from run to run are normalised: durations, temporary paths, ports,
+role ids, the progress dots of non-interactive output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "tests")]
+
+from cli.engine import ROLE_TYPE, Project, Run, cli_environment  # noqa: E402
+
+from pulumi_karmo_roles.sandbox import SandboxServer  # noqa: E402
+
+DOC = ROOT / "docs" / "previews.md"
+TOKEN = "kt_capture_token_never_shown"
+
+PROGRAM = """
+import pulumi
+from pulumi_karmo_roles import OrganizationRole
+
+admin = OrganizationRole(
+    "platform-admin",
+    organization_id="org_platform",
+    slug="org-admin",
+    name="Organization Admin",
+    permissions={permissions},
+)
+support = OrganizationRole(
+    "customer-support",
+    organization_id="org_customer_42",
+    slug={slug!r},
+    name={name!r},
+)
+pulumi.export("adminRoleId", admin.role_id)
+"""
+
+HEAD = """# What the Pulumi CLI prints
+
+Captured from the Pulumi CLI built here ({version}, see real-engine.md) against the
+local sandbox, by `python scripts/capture_previews.py`; `tests/cli/test_previews_doc.py`
+fails when this page no longer matches what the CLI prints. Durations, paths, ports and
+role ids are normalised. The program (`__main__.py`) of every step:
+
+```python
+{program}
+```
+
+Commands that run the program go through `scripts/pulumi_inline.py` (the CLI built here
+has no Python language host; docs/real-engine.md); with a released CLI they are the
+same `pulumi` commands and print the same.
+"""
+
+
+@dataclass
+class Step:
+    """One captured command, with what it shows."""
+
+    title: str
+    text: str
+    program: dict[str, str] | None
+    args: tuple[str, ...]
+    ok: bool = True
+
+
+def program(
+    *,
+    name: str = "Customer Support",
+    slug: str = "org-support",
+    permissions: str = '["roles:write", "users:read"]',
+) -> dict[str, str]:
+    """Template values for PROGRAM."""
+    return {"name": name, "slug": slug, "permissions": permissions}
+
+
+PREVIEW = ("preview", "--diff", "--non-interactive", "--color=never")
+UP = ("up", "--yes", "--skip-preview", "--non-interactive", "--color=never")
+
+STEPS = [
+    Step(
+        "Preview of a new stack",
+        "Every role to create; nothing is sent to Karmo.",
+        program(),
+        PREVIEW,
+    ),
+    Step("`pulumi up`", "Both roles created (the first update of the stack).", program(), UP),
+    Step(
+        "A new name: an update in place",
+        "`name` old → new; `pulumi up` then sends one request.",
+        program(name="Support Team"),
+        PREVIEW,
+    ),
+    Step(
+        "A new permission set: an update in place",
+        "The set is compared as a set: a reordering alone is no change.",
+        program(permissions='["roles:write", "users:read", "users:write"]'),
+        PREVIEW,
+    ),
+    Step(
+        "A new slug: a replace",
+        "Another role: the new one is created, the old one forgotten.",
+        program(slug="org-helpdesk"),
+        PREVIEW,
+    ),
+    Step(
+        "An invalid slug fails the preview",
+        "The property name and the rule, from `check`; exit code 255.",
+        program(slug="Support"),
+        PREVIEW,
+        ok=False,
+    ),
+    Step(
+        "`pulumi import` fails",
+        "The engine sends a dynamic provider's Read only the id, without the serialized "
+        "provider. Declare the role in the program instead: `pulumi up` adopts it "
+        "through Karmo's upsert.",
+        None,
+        (
+            "import",
+            ROLE_TYPE,
+            "support",
+            "org_customer_42/org-support",
+            "--yes",
+            "--non-interactive",
+            "--color=never",
+            "--generate-code=false",
+        ),
+        ok=False,
+    ),
+    Step(
+        "`pulumi destroy`",
+        "Karmo has no delete: each role stays, with a warning.",
+        program(),
+        ("destroy", "--yes", "--skip-preview", "--non-interactive", "--color=never"),
+    ),
+]
+
+
+def normalise(text: str, work: Path) -> str:
+    """Remove what changes from run to run."""
+    text = text.replace(str(work), "<tmp>")
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
+    text = re.sub(r"role_01[0-9A-Z]{24}", "role_01<id>", text)
+    text = re.sub(r"Duration: [0-9.hms]+", "Duration: <time>", text)
+    text = re.sub(r"^(@ [a-z ]+?)\.+$", r"\1....", text, flags=re.M)
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def pulumi_bin() -> Path:
+    """The directory of ``pulumi``: on PATH, or built with scripts/pulumi-cli.sh."""
+    found = shutil.which("pulumi")
+    if found:
+        return Path(found).resolve().parent
+    built = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "pulumi-cli.sh")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(built.stdout.strip().splitlines()[-1])
+
+
+def capture() -> str:
+    """Run every step and render the page."""
+    bin_dir = pulumi_bin()
+    version = subprocess.run(
+        [str(bin_dir / "pulumi"), "version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    sections = [HEAD.format(version=version, program=PROGRAM.strip())]
+    with (
+        tempfile.TemporaryDirectory(prefix="karmo-previews-") as tmp,
+        SandboxServer(TOKEN) as sandbox,
+    ):
+        work = Path(tmp)
+        (work / "state").mkdir()
+        (work / "home").mkdir()
+        env = cli_environment(bin_dir, work / "state", work / "home")
+        project = Project(work / "project", env, secret=TOKEN, name="karmo-roles")
+        project.write_program(PROGRAM.format(**program()))
+        project.pulumi("stack", "init", "dev", "--non-interactive")
+        project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)
+        project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
+        for step in STEPS:
+            if step.program is not None:
+                project.write_program(PROGRAM.format(**step.program))
+            run: Run = project.pulumi(*step.args, ok=step.ok)
+            if not step.ok:
+                assert run.returncode != 0, run
+            sections.append(
+                f"## {step.title}\n\n{step.text}\n\n```console\n$ pulumi "
+                f"{' '.join(step.args)}\n{normalise(run.output, work)}\n```\n"
+            )
+    return "\n".join(sections)
+
+
+def main() -> int:
+    """Write docs/previews.md, or with --check compare it with a fresh capture."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="compare, do not write")
+    args = parser.parse_args()
+    page = capture()
+    if not args.check:
+        DOC.parent.mkdir(exist_ok=True)
+        DOC.write_text(page)
+        print(f"wrote {DOC.relative_to(ROOT)}")
+        return 0
+    current = DOC.read_text() if DOC.exists() else ""
+    if current == page:
+        return 0
+    sys.stdout.writelines(
+        difflib.unified_diff(
+            current.splitlines(keepends=True),
+            page.splitlines(keepends=True),
+            "docs/previews.md",
+            "what the CLI prints now",
+        )
+    )
+    print("\ndocs/previews.md is stale: run python scripts/capture_previews.py", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Fixtures of the real-engine tests: one Pulumi CLI for the session (found on PATH or
+built with scripts/pulumi-cli.sh when Go is present), a project per test.
+
+Where neither is possible they skip, with one line; with ``REQUIRE_PULUMI_CLI=1`` (as in
+.ci/run) they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import TOKEN
+
+from cli.engine import ROOT, Project, cli_environment
+from pulumi_karmo_roles.sandbox import SandboxServer
+
+REQUIRED = os.environ.get("REQUIRE_PULUMI_CLI") == "1"
+SHIM = "pulumi-resource-pulumi-python"
+
+
+def _find_or_build() -> tuple[Path | None, str]:
+    on_path = shutil.which("pulumi")
+    if on_path is not None:
+        bin_dir = Path(on_path).resolve().parent
+        if (bin_dir / SHIM).exists() or shutil.which(SHIM):
+            return bin_dir, ""
+        return None, f"`pulumi` is on PATH ({on_path}) but `{SHIM}` is not beside it"
+    if shutil.which("go") is None:
+        return None, (
+            "real-engine tests skipped: no `pulumi` on PATH and no Go to build it with "
+            "scripts/pulumi-cli.sh"
+        )
+    built = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "pulumi-cli.sh")],
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if built.returncode != 0:
+        return None, f"scripts/pulumi-cli.sh failed:\n{built.stderr[-3000:]}"
+    return Path(built.stdout.strip().splitlines()[-1]), ""
+
+
+@pytest.fixture(scope="session")
+def pulumi_bin() -> Path:
+    """The directory holding ``pulumi`` and the Python dynamic-provider shim."""
+    bin_dir, why = _find_or_build()
+    if bin_dir is None:
+        if REQUIRED:
+            pytest.fail(f"REQUIRE_PULUMI_CLI=1: {why}", pytrace=False)
+        pytest.skip(why)
+    return bin_dir
+
+
+@pytest.fixture(scope="session")
+def pulumi_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A PULUMI_HOME of the session's own: no plugins or credentials from the machine."""
+    return tmp_path_factory.mktemp("pulumi-home")
+
+
+NewProject = Callable[..., Project]
+
+
+@pytest.fixture
+def new_project(
+    tmp_path: Path, pulumi_bin: Path, pulumi_home: Path, sandbox: SandboxServer
+) -> NewProject:
+    """Make a project with stack ``dev`` configured for the sandbox:
+    ``new_project(program_source, {"karmo:maxRetries": "0"})``."""
+    counter = iter(range(1000))
+
+    def make(program: str, config: dict[str, str] | None = None) -> Project:
+        n = next(counter)
+        state = tmp_path / f"state{n}"
+        state.mkdir()
+        env = cli_environment(pulumi_bin, state, pulumi_home)
+        project = Project(tmp_path / f"project{n}", env, secret=TOKEN)
+        project.write_program(program)
+        project.pulumi("stack", "init", "dev", "--non-interactive")
+        project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)
+        project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
+        for key, value in (config or {}).items():
+            project.pulumi("config", "set", key, value)
+        return project
+
+    return make
