@@ -19,13 +19,13 @@ from typing import Any
 
 import pulumi
 import pytest
+from mocks import CheckingMocks
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.rpc import deserialize_properties, is_rpc_secret, unwrap_rpc_secret
 from pulumi.runtime.settings import reset_options
 
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleSet
 from pulumi_karmo_roles.errors import CatalogError, InputError
-from pulumi_karmo_roles.provider import OrganizationRoleProvider
 
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 SET_TYPE = "karmo:index:OrganizationRoleSet"
@@ -37,39 +37,12 @@ CATALOG: dict[str, dict[str, Any]] = {
 }
 
 
-class Recorder(pulumi.runtime.Mocks):
-    """Registers roles through the provider's check/read; records every registration."""
+class Recorder(CheckingMocks):
+    """Also keeps what each component registered as its outputs."""
 
     def __init__(self) -> None:
-        self.registered: list[pulumi.runtime.MockResourceArgs] = []
+        super().__init__()
         self.outputs: dict[str, dict[str, Any]] = {}  # URN -> registered outputs
-        self.provider = OrganizationRoleProvider()
-
-    def new_resource(
-        self, args: pulumi.runtime.MockResourceArgs
-    ) -> tuple[str | None, dict[str, Any]]:
-        self.registered.append(args)
-        if args.typ != ROLE_TYPE:
-            return None, {}
-        inputs = {
-            k: unwrap_rpc_secret(v) if is_rpc_secret(v) else v
-            for k, v in args.inputs.items()
-            if k != "__provider"
-        }
-        if args.resource_id:
-            result = self.provider.read(args.resource_id, inputs)
-            return result.id, dict(result.outs or {})
-        checked = self.provider.check({}, inputs)
-        if checked.failures:
-            raise ValueError("; ".join(f"{f.property}: {f.reason}" for f in checked.failures))
-        outs = checked.inputs
-        role_id = f"role_{outs['organization_id']}_{outs['slug']}"
-        return f"{outs['organization_id']}/{outs['slug']}", {**outs, "role_id": role_id}
-
-    def call(
-        self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
 
     def roles(self) -> dict[str, dict[str, Any]]:
         """Registered roles by resource name: their inputs, without the provider."""
