@@ -2,10 +2,14 @@
 
 ::
 
-    from pulumi_karmo_roles import OrganizationRole
+    from pulumi_karmo_roles import OrganizationRole, OrganizationRoleSet
 
     OrganizationRole("admin", organization_id="org_123", slug="org-admin",
                      name="Organization Admin")
+
+    # The same catalog of roles in every customer organization:
+    OrganizationRoleSet.from_file("roles.yaml", "customer-roles",
+                                  organization_ids=["org_acme", "org_globex"])
 
 Settings come from the stack config (``karmo:apiUrl``, ``karmo:token``,
 ``karmo:timeout``, ``karmo:maxRetries``, ...) or ``KARMO_*`` environment variables.
@@ -18,8 +22,15 @@ from .errors import KarmoError
 
 if TYPE_CHECKING:
     from .resource import OrganizationRole, OrganizationRoleArgs
+    from .role_set import OrganizationRoleSet
 
-__all__ = ["KarmoError", "OrganizationRole", "OrganizationRoleArgs", "__version__"]
+__all__ = [
+    "KarmoError",
+    "OrganizationRole",
+    "OrganizationRoleArgs",
+    "OrganizationRoleSet",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -29,4 +40,8 @@ def __getattr__(name: str) -> Any:
         from . import resource
 
         return getattr(resource, name)
+    if name == "OrganizationRoleSet":
+        from . import role_set
+
+        return role_set.OrganizationRoleSet
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,6 +5,8 @@
     KarmoError
     ├── ConfigurationError            apiUrl / token / timeout / maxRetries missing or invalid
     ├── InputError                    a role's properties break a rule (or a malformed id)
+    │   ├── CatalogError              a role catalog (file or mapping) breaks a rule
+    │   └── DuplicateRoleError        two resources in one program declare the same role
     ├── ServiceTokenError             Karmo would not issue a usable service token (aws-sigv4)
     ├── PermissionsNotAppliedError    the role was written, its permissions were not
     ├── RequestNotSentError           a request could not be built or sent at all
@@ -49,8 +51,10 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "CatalogError",
     "ConfigurationError",
     "ConflictError",
+    "DuplicateRoleError",
     "FieldError",
     "InputError",
     "InternalServerError",
@@ -89,6 +93,19 @@ class InputError(KarmoError, ValueError):
     ``pulumi preview`` reports the same rules as check failures; this is raised when an
     invalid value reaches an operation some other way.
     """
+
+
+class CatalogError(InputError):
+    """A role catalog breaks a rule: the file cannot be read or parsed, or an entry breaks
+    the same rules ``pulumi preview`` checks. The message names the file (or the
+    :class:`~pulumi_karmo_roles.OrganizationRoleSet` given the catalog) and, for each
+    problem, the path inside it, e.g. ``roles.org-admin.permissions[1]``."""
+
+
+class DuplicateRoleError(InputError):
+    """Two resources in one program declare the same role (the same organization id and
+    slug): they would overwrite each other on every ``pulumi up``. The message names both
+    resources and their URNs. Lookups with ``OrganizationRole.get`` are not declarations."""
 
 
 @dataclass(frozen=True)

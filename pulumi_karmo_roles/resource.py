@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
+from .claims import claim_role
 from .provider import OrganizationRoleProvider
 
 __all__ = ["OrganizationRole", "OrganizationRoleArgs"]
@@ -119,6 +120,8 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
     a warning (``clear_permissions_on_delete`` opts in to clearing the permissions).
     Rename a resource with ``aliases``, so Pulumi moves it rather than creating a new one
     and deleting the old.
+    A program may declare each role (organization id and slug) once: a second declaration
+    fails the preview, naming both resources; :meth:`get` lookups do not count.
 
     ::
 
@@ -194,6 +197,10 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
             for key in ("organization_id", "slug", "name"):
                 if keywords[key] is None:
                     raise TypeError(f"Missing required property '{key}'")
+            # A second declaration of the same (organization, slug) fails the preview.
+            keywords["organization_id"] = claim_role(
+                resource_name, opts.parent, keywords["organization_id"], keywords["slug"]
+            )
         props: dict[str, Any] = {**keywords, "role_id": None}
         super().__init__(OrganizationRoleProvider(), resource_name, props, opts)
 

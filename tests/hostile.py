@@ -61,7 +61,10 @@ def read_request(conn: socket.socket) -> Seen | None:
     return Seen(method, target, headers, body)
 
 
-class _Listener:
+class LoopbackServer:
+    """A TCP listener on 127.0.0.1 that hands each connection, on a thread of its own, to
+    :meth:`serve`; a context manager that stops accepting on exit."""
+
     def __init__(self) -> None:
         self._sock = socket.socket()
         self._sock.bind(("127.0.0.1", 0))
@@ -77,7 +80,7 @@ class _Listener:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> _Listener:
+    def __enter__(self) -> LoopbackServer:
         self._thread.start()
         return self
 
@@ -110,7 +113,7 @@ class _Listener:
         raise NotImplementedError
 
 
-class HostileServer(_Listener):
+class HostileServer(LoopbackServer):
     """Answers every request with ``answer(request)``; one request per connection."""
 
     def __init__(self, answer: Callable[[Seen], Reply]) -> None:
@@ -140,7 +143,7 @@ class HostileServer(_Listener):
             time.sleep(reply.drip)
 
 
-class Proxy(_Listener):
+class Proxy(LoopbackServer):
     """A forward proxy and CONNECT tunnel to 127.0.0.1. ``seen`` holds each request line
     it was asked (``GET http://127.0.0.1:5/x``, ``CONNECT 127.0.0.1:5``)."""
 

@@ -18,44 +18,29 @@ from typing import Any
 import pulumi
 import pytest
 from conftest import TOKEN
+from mocks import CheckingMocks
 from pulumi.runtime import get_root_resource
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 from pulumi.runtime.settings import reset_options
 
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleArgs
-from pulumi_karmo_roles.provider import OrganizationRoleProvider
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE = EXAMPLES / "basic" / "__main__.py"
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 
 
-class ProviderMocks(pulumi.runtime.Mocks):
-    """Registers resources through the provider's check/read; records what it saw."""
-
-    def __init__(self) -> None:
-        self.registered: list[pulumi.runtime.MockResourceArgs] = []
-        self.provider = OrganizationRoleProvider()
+class ProviderMocks(CheckingMocks):
+    """Every registration is a role: a role id names only its slug."""
 
     def new_resource(
         self, args: pulumi.runtime.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
-        self.registered.append(args)
         assert args.typ == ROLE_TYPE
-        inputs = {k: v for k, v in args.inputs.items() if k != "__provider"}
-        if args.resource_id:
-            result = self.provider.read(args.resource_id, inputs)
-            return result.id, dict(result.outs or {})
-        checked = self.provider.check({}, inputs)
-        if checked.failures:
-            raise ValueError("; ".join(f"{f.property}: {f.reason}" for f in checked.failures))
-        outs = {**checked.inputs, "role_id": f"role_mock_{checked.inputs['slug']}"}
-        return f"{outs['organization_id']}/{outs['slug']}", outs
+        return super().new_resource(args)
 
-    def call(
-        self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+    def role_id(self, outputs: dict[str, Any]) -> str:
+        return f"role_mock_{outputs['slug']}"
 
 
 @contextlib.contextmanager
@@ -132,15 +117,18 @@ def test_serialized_provider_is_secret_and_tokenless(
 
 @pulumi.runtime.test
 def test_keyword_and_args_forms_register_the_same_inputs(mocks: ProviderMocks) -> Any:
+    # Two organizations: one program may not declare the same role twice.
     a = OrganizationRole("a", organization_id="org_1", slug="org-a", name="A")
-    b = OrganizationRole("b", OrganizationRoleArgs(organization_id="org_1", slug="org-a", name="A"))
+    b = OrganizationRole("b", OrganizationRoleArgs(organization_id="org_2", slug="org-a", name="A"))
 
     def check(values: list[Any]) -> None:
-        assert values[0] == values[1] == "org_1/org-a"
-        first, second = (
-            {k: v for k, v in r.inputs.items() if k != "__provider"} for r in mocks.registered
-        )
-        assert first == second == {"organization_id": "org_1", "slug": "org-a", "name": "A"}
+        assert values == ["org_1/org-a", "org_2/org-a"]
+        by_name = {
+            r.name: {k: v for k, v in r.inputs.items() if k != "__provider"}
+            for r in mocks.registered
+        }
+        assert by_name["a"] == {"organization_id": "org_1", "slug": "org-a", "name": "A"}
+        assert by_name["b"] == {**by_name["a"], "organization_id": "org_2"}
 
     return pulumi.Output.all(a.id, b.id).apply(check)
 

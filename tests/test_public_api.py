@@ -14,6 +14,7 @@ def test_top_level_exports() -> None:
         "KarmoError",
         "OrganizationRole",
         "OrganizationRoleArgs",
+        "OrganizationRoleSet",
         "__version__",
     ]
 

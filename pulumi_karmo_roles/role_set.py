@@ -1,0 +1,183 @@
+"""``OrganizationRoleSet``: the same catalog of roles in every organization."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any
+
+import pulumi
+
+from .catalog import Catalog, RoleSpec
+from .errors import InputError
+from .resource import OrganizationRole
+from .validation import organization_id_problem
+
+__all__ = ["OrganizationRoleSet"]
+
+_KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")
+
+OrganizationIds = Sequence[str] | Mapping[str, pulumi.Input[str]]
+"""Plain organization ids, or ``{key: organization_id}`` where an id may be an Output."""
+
+
+class OrganizationRoleSet(pulumi.ComponentResource):
+    """The same catalog of roles in each of several organizations: one
+    :class:`~pulumi_karmo_roles.OrganizationRole` per (organization, role), parented to the
+    set.
+
+    Each role's name is ``"{set name}/{organization key}/{slug}"``: it depends on neither
+    list's order, so adding an organization or a role previews as creates of exactly its
+    roles, and reordering either list previews as no change. The organization key is the
+    organization id itself, or the key of ``{key: organization_id}`` when the ids are not
+    plain strings (an id that is an Output is not known when the roles are named).
+    Renaming the set renames every role: pass ``aliases=[pulumi.Alias(name="<old name>")]``
+    in ``opts`` and the roles follow (their names start with the set's name).
+
+    ::
+
+        OrganizationRoleSet(
+            "customer-roles",
+            organization_ids=["org_acme", "org_globex"],
+            catalog={
+                "org-admin": {"name": "Admin", "permissions": ["members:*"]},
+                "org-viewer": {"name": "Viewer"},
+            },
+        )
+        # or: OrganizationRoleSet.from_file("roles.yaml", "customer-roles", organization_ids=...)
+
+    A role declared twice in one program (by two sets, or a set and an OrganizationRole)
+    fails the preview naming both resources.
+    """
+
+    role_ids: pulumi.Output[dict[str, dict[str, str]]]
+    """Karmo's role id of every role, ``{organization key: {slug: role_id}}``; registered
+    as the set's output ``role_ids``."""
+    roles: dict[str, dict[str, OrganizationRole]]
+    """Every role resource, ``{organization key: {slug: OrganizationRole}}``."""
+
+    def __init__(
+        self,
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        organization_ids: OrganizationIds,
+        catalog: Mapping[str, RoleSpec | Mapping[str, Any]] | Catalog,
+    ) -> None:
+        """Declare the catalog's roles in every organization.
+
+        :param resource_name: The set's Pulumi name; it starts the name of every role.
+        :param opts: Options for the set. Its roles inherit ``protect`` (Pulumi passes it
+            to children); other options, such as ``retain_on_delete``, stay on the set.
+        :param organization_ids: A list of plain organization ids (e.g. ``org_123``), or
+            ``{key: organization_id}`` with stable keys (letters, digits, ``.``, ``_``,
+            ``-``): the keys name the roles, the ids may be Outputs. Changing an id under
+            the same key replaces that organization's roles.
+        :param catalog: ``{slug: {"name": ..., "permissions": [...]}}`` (or
+            :class:`~pulumi_karmo_roles.catalog.RoleSpec` values, or a
+            :class:`~pulumi_karmo_roles.catalog.Catalog`); omit ``permissions`` to leave a
+            role's permissions unmanaged.
+        :raises CatalogError: the catalog breaks a rule (each problem with its path).
+        :raises InputError: an organization id cannot name resources, or is given twice.
+        :raises TypeError: ``organization_ids`` is not a list or a dict, or a list holds
+            an Output.
+        """
+        where = f"OrganizationRoleSet {resource_name!r}"
+        organizations = _organizations(where, organization_ids)
+        if not isinstance(catalog, Catalog):
+            catalog = Catalog.from_mapping({"roles": catalog}, source=where)
+        super().__init__("karmo:index:OrganizationRoleSet", resource_name, None, opts)
+
+        # Sorted, so registration order (and logs) do not follow the caller's order either.
+        self.roles = {
+            key: {
+                slug: OrganizationRole(
+                    f"{resource_name}/{key}/{slug}",
+                    organization_id=organization_id,
+                    slug=slug,
+                    name=spec.name,
+                    permissions=spec.permissions,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                for slug, spec in sorted(catalog.roles.items())
+            }
+            for key, organization_id in sorted(organizations.items())
+        }
+        role_ids: dict[str, dict[str, pulumi.Output[str]]] = {
+            key: {slug: role.role_id for slug, role in by_slug.items()}
+            for key, by_slug in self.roles.items()
+        }
+        self.role_ids = pulumi.Output.from_input(role_ids)  # type: ignore[arg-type]
+        self.register_outputs({"role_ids": self.role_ids})
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        resource_name: str,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        organization_ids: OrganizationIds,
+    ) -> OrganizationRoleSet:
+        """Declare the roles of a catalog file (``.yaml``/``.yml`` with the ``yaml``
+        extra, or ``.json``) in every organization. See
+        :meth:`~pulumi_karmo_roles.catalog.Catalog.from_file` for the format.
+
+        :param path: The catalog file; relative to the project directory under ``pulumi``.
+        :raises CatalogError: the file cannot be read, or breaks a rule; the message
+            names the file and the path of each problem, e.g.
+            ``roles.org-admin.permissions[1]``.
+        """
+        return cls(
+            resource_name,
+            opts,
+            organization_ids=organization_ids,
+            catalog=Catalog.from_file(path),
+        )
+
+
+def _organizations(where: str, organization_ids: Any) -> dict[str, pulumi.Input[str]]:
+    """``{key: organization_id}`` from either accepted form, keys checked."""
+    if isinstance(organization_ids, Mapping):
+        result: dict[str, pulumi.Input[str]] = {}
+        for key, organization_id in organization_ids.items():
+            if not (isinstance(key, str) and _KEY.fullmatch(key)):
+                raise InputError(
+                    f"{where}: organization key {key!r} must be 1 to 100 letters, digits, "
+                    "'.', '_' or '-' (it is part of every role's resource name)"
+                )
+            result[key] = organization_id
+        return result
+    if isinstance(organization_ids, str | bytes | pulumi.Output | Awaitable) or not isinstance(
+        organization_ids, Sequence
+    ):
+        raise TypeError(
+            f"{where}: organization_ids must be a list of plain organization ids or a "
+            f"dict {{key: organization_id}}, got {type(organization_ids).__name__}; the "
+            "organizations must be known when the program runs, to name their roles"
+        )
+    result = {}
+    for i, organization_id in enumerate(organization_ids):
+        if isinstance(organization_id, pulumi.Output | Awaitable):
+            raise TypeError(
+                f"{where}: organization_ids[{i}] is an Output, so it is not known when the "
+                "set names its roles. Pass a dict {key: organization_id} instead, e.g. "
+                "{'acme': acme.organization_id}: the plain, stable key names the roles and "
+                "the id may be an Output"
+            )
+        problem = organization_id_problem(organization_id)
+        if problem is None and not _KEY.fullmatch(organization_id):
+            problem = (
+                f"organization_id {organization_id!r} cannot name resources (1 to 100 "
+                "letters, digits, '.', '_' or '-'); pass a dict {key: organization_id}"
+            )
+        if problem:
+            raise InputError(f"{where}: organization_ids[{i}]: {problem}")
+        if organization_id in result:
+            raise InputError(
+                f"{where}: organization_ids lists {organization_id!r} twice; each "
+                "organization gets the catalog once"
+            )
+        result[organization_id] = organization_id
+    return result
