@@ -17,7 +17,7 @@
 # and the module proxy reachable here refuses it (403 for its version list, for `latest`
 # and for branch queries), and the proxy's .info for sdk/v3 carries no commit hash to
 # name a pseudo-version with. Programs therefore run as Automation API inline programs
-# (tests/cli/inline.py), which host the program in-process and need no language host.
+# (scripts/pulumi_inline.py), which host the program in-process and need no language host.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

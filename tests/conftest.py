@@ -59,16 +59,28 @@ def sandbox(_sandbox_server: SandboxServer) -> Iterator[SandboxServer]:
     _sandbox_server.reset()
 
 
-@pytest.fixture
-def engine(sandbox: SandboxServer) -> Iterator[ProviderProcess]:
-    """A ``python -m pulumi.dynamic`` process, configured with the sandbox as Karmo and
-    no retries (tests that retry configure their own)."""
+def _engine_process(url: str) -> Iterator[ProviderProcess]:
     process = ProviderProcess()
-    process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"})
+    process.configure({"karmo:apiUrl": url, "karmo:token": TOKEN, "karmo:maxRetries": "0"})
     yield process
     leaked = TOKEN in process.stderr()
     process.close()
     assert not leaked, "the token appeared on the provider process's stderr"
+
+
+@pytest.fixture(scope="module")
+def shared_engine(_sandbox_server: SandboxServer) -> Iterator[ProviderProcess]:
+    """One ``engine`` for a whole module, for tests that leave nothing behind in the
+    provider process (diffs, one failing request each): a process start is a fifth of a
+    second, and these tests are many. Take ``sandbox`` too, for a clean sandbox."""
+    yield from _engine_process(_sandbox_server.url)
+
+
+@pytest.fixture
+def engine(sandbox: SandboxServer) -> Iterator[ProviderProcess]:
+    """A ``python -m pulumi.dynamic`` process, configured with the sandbox as Karmo and
+    no retries (tests that retry configure their own)."""
+    yield from _engine_process(sandbox.url)
 
 
 @pytest.fixture

@@ -86,13 +86,13 @@ def test_check_needs_no_credentials(sandbox: SandboxServer) -> None:
 
 @pytest.mark.parametrize(("olds", "news", "changes", "replaces"), DIFF_CASES)
 def test_diff(
-    engine: ProviderProcess,
+    shared_engine: ProviderProcess,
     olds: dict[str, Any],
     news: dict[str, Any],
     changes: bool,
     replaces: list[str],
 ) -> None:
-    diff = engine.diff("org_123/org-admin", for_engine(olds), for_engine(news))
+    diff = shared_engine.diff("org_123/org-admin", for_engine(olds), for_engine(news))
     expected = ("DIFF_SOME" if changes else "DIFF_NONE", replaces, False)
     assert (diff.changes, diff.replaces, diff.delete_before_replace) == expected
 
@@ -172,7 +172,7 @@ def test_import_cannot_reach_the_provider(engine: ProviderProcess) -> None:
 
 @pytest.mark.parametrize(("status", "cls", "advice", "retried"), STATUS_TABLE)
 def test_each_error_status_reaches_the_user(
-    engine: ProviderProcess,
+    shared_engine: ProviderProcess,
     sandbox: SandboxServer,
     status: int,
     cls: type[APIStatusError],
@@ -188,7 +188,7 @@ def test_each_error_status_reaches_the_user(
         }
     )
     with pytest.raises(EngineError) as caught:
-        engine.create(VALID)
+        shared_engine.create(VALID)
     message = caught.value.message
     assert message.startswith(f"pulumi_karmo_roles.errors.{cls.__name__}: Karmo {verb(status)} ")
     assert f"PUT /organizations/org_123/roles/org-admin: {status} " in message
@@ -203,8 +203,8 @@ def test_retries_through_the_engine(sandbox: SandboxServer) -> None:
         process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN})
         sandbox.script(
             {"status": 429, "retry_after": "0"},
-            {"action": "drop"},
-            {"status": 503, "body": "html"},
+            {"action": "drop"},  # no Retry-After: the backoff (about 1 s) is really slept
+            {"status": 503, "body": "html", "retry_after": "0"},
         )
         _, outs = process.create(VALID)
         assert outs["role_id"].startswith("role_01")

@@ -266,6 +266,15 @@ def test_200_concurrent_operations_against_flaky_karmo(
     # 20% of requests fail: half before Karmo writes, half after (the answer is lost).
     sandbox.set_faults(error_share=0.1, error_status=502, lost_answer_share=0.1)
     results: dict[int, str] = {}
+    waits: list[float] = []  # the backoff is recorded, not slept: retries follow at once
+    provider.set_client_factory(
+        lambda settings: KarmoClient(
+            settings.api_url,
+            TOKEN,
+            retry_policy=RetryPolicy(max_retries=10, deadline=None),
+            sleep=waits.append,
+        )
+    )
 
     def work(i: int) -> None:
         created = provider.create({**VALID, "slug": f"org-r{i}", "name": f"Role {i}"})
@@ -282,6 +291,7 @@ def test_200_concurrent_operations_against_flaky_karmo(
     assert stats["created"] == 200  # a retry after a lost answer updates, never duplicates
     assert stats["updated"] > 0  # ... and answers were lost: Karmo had written
     assert stats["status_502"] > stats["updated"]  # ... and others failed before writing
+    assert len(waits) == stats["status_502"]  # each failure was retried once, after a wait
 
 
 # Interrupted create ----------------------------------------------------------------------
