@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import re
 import shutil
 import subprocess
@@ -48,8 +49,8 @@ admin = OrganizationRole(
 support = OrganizationRole(
     "customer-support",
     organization_id="org_customer_42",
-    slug={slug!r},
-    name={name!r},
+    slug={slug},
+    name={name},
 )
 pulumi.export("adminRoleId", admin.role_id)
 """
@@ -63,7 +64,7 @@ support = OrganizationRole(
     organization_id="org_customer_42",
     slug="org-support",
     name="Customer Support",
-    opts=pulumi.ResourceOptions(import_={import!r}),
+    opts=pulumi.ResourceOptions(import_={import}),
 )
 """
 
@@ -98,7 +99,13 @@ class Step:
 
 def source(values: dict[str, str]) -> str:
     """The program of a step: PROGRAM, or IMPORT_PROGRAM for an import step."""
-    return (IMPORT_PROGRAM if "import" in values else PROGRAM).format(**values).strip() + "\n"
+    return _program(IMPORT_PROGRAM if "import" in values else PROGRAM, values) + "\n"
+
+
+def _program(template: str, values: dict[str, str]) -> str:
+    # Strings as JSON writes them (double quotes), as ruff format would leave them.
+    quoted = {k: v if k == "permissions" else json.dumps(v) for k, v in values.items()}
+    return template.format(**quoted).strip()
 
 
 def program(
@@ -219,7 +226,7 @@ def capture() -> str:
     version = subprocess.run(
         [str(bin_dir / "pulumi"), "version"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    sections = [HEAD.format(version=version, program=PROGRAM.format(**program()).strip())]
+    sections = [HEAD.format(version=version, program=_program(PROGRAM, program()))]
     with (
         tempfile.TemporaryDirectory(prefix="karmo-previews-") as tmp,
         SandboxServer(TOKEN) as sandbox,
@@ -229,7 +236,7 @@ def capture() -> str:
         (work / "home").mkdir()
         env = cli_environment(bin_dir, work / "state", work / "home")
         project = Project(work / "project", env, secret=TOKEN, name="karmo-roles")
-        project.write_program(PROGRAM.format(**program()))
+        project.write_program(_program(PROGRAM, program()) + "\n")
         project.pulumi("stack", "init", "dev", "--non-interactive")
         project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)
         project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
