@@ -237,19 +237,75 @@ def test_keyed_organizations_may_be_outputs() -> None:
     assert roles["tenants/globex/org-viewer"]["organization_id"] == "org_01HGLOBEX"
 
 
-def test_an_output_in_a_list_cannot_name_roles() -> None:
-    def program() -> None:
-        role_set(["org_a", pulumi.Output.from_input("org_b")])()
+def test_an_output_in_the_list_names_its_roles_once_it_resolves() -> None:
+    seen: list[Any] = []
 
-    with pytest.raises(TypeError, match=r"organization_ids\[1\] is an Output.*dict \{key: org"):
+    def program() -> Any:
+        later = pulumi.Output.from_input("org_b").apply(lambda v: v)
+        roles = OrganizationRoleSet("tenants", organization_ids=["org_a", later], catalog=CATALOG)
+        # Once the ids resolved, the set holds the later roles too, as its children.
+        child = roles.role_ids.apply(lambda _: roles.roles["org_b"]["org-admin"].urn)
+        return pulumi.Output.all(roles.urn, roles.role_ids, child).apply(seen.extend)
+
+    recorder = run(program)
+    # Named by its value, as a plain id is: the same names whatever the list's order.
+    assert recorder.roles() == run(role_set(["org_b", "org_a"])).roles()
+    urn, role_ids, child = seen
+    expected = {
+        "org_a": {"org-admin": "role_org_a_org-admin", "org-viewer": "role_org_a_org-viewer"},
+        "org_b": {"org-admin": "role_org_b_org-admin", "org-viewer": "role_org_b_org-viewer"},
+    }
+    assert role_ids == expected
+    assert list(role_ids) == ["org_a", "org_b"]
+    assert recorder.outputs[urn] == {"role_ids": expected}
+    assert child == (
+        "urn:pulumi:dev::p::karmo:index:OrganizationRoleSet$"
+        "pulumi-python:dynamic/karmo:OrganizationRole::tenants/org_b/org-admin"
+    )
+
+
+def test_an_output_in_the_list_unknown_in_a_preview_declares_its_roles_later() -> None:
+    # What a preview can show: the plain ids' roles. The others follow at `pulumi up`.
+    def program() -> None:
+        role_set(["org_a", _unknown()])()
+
+    assert set(run(program, preview=True).roles()) == {
+        "tenants/org_a/org-admin",
+        "tenants/org_a/org-viewer",
+    }
+
+
+@pytest.mark.parametrize(
+    ("listed", "message"),
+    [
+        ("org_a", "lists 'org_a' twice"),
+        ("org/b", r"organization_ids\[1\]: organization_id must not contain '/'"),
+        ("org:b", r"organization_ids\[1\]: .*cannot name resources"),
+    ],
+)
+def test_an_output_in_the_list_is_checked_when_it_resolves(listed: str, message: str) -> None:
+    def program() -> None:
+        role_set(["org_a", pulumi.Output.from_input(listed).apply(lambda v: v)])()
+
+    # The InputError surfaces from the set's outputs, wrapped in the SDK's ValueError.
+    with pytest.raises(ValueError, match=message):
         run(program)
+
+
+def test_a_secret_in_the_list_is_refused_unseen() -> None:
+    def program() -> None:
+        role_set(["org_a", pulumi.Output.secret("org_hidden_42")])()
+
+    with pytest.raises(ValueError, match=r"organization_ids\[1\] is a secret") as caught:
+        run(program)
+    assert "org_hidden_42" not in str(caught.value)
 
 
 def test_organization_ids_that_are_an_output_are_refused() -> None:
     def program() -> None:
         role_set(pulumi.Output.from_input(["org_a"]))()
 
-    with pytest.raises(TypeError, match="must be a list of plain organization ids or a dict"):
+    with pytest.raises(TypeError, match="must be a list of organization ids or a dict"):
         run(program)
 
 
