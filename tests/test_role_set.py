@@ -103,6 +103,12 @@ def runtime(
     finally:
         pulumi.runtime.set_all_config({})
         reset_options()
+        # A failed program leaves tasks that never ran; cancelled and run to their end
+        # here, their coroutines are not reported "never awaited" during a later test.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_default_executor())
         asyncio.set_event_loop(None)
         loop.close()
@@ -242,9 +248,12 @@ def test_an_output_in_the_list_names_its_roles_once_it_resolves() -> None:
 
     def program() -> Any:
         later = pulumi.Output.from_input("org_b").apply(lambda v: v)
-        roles = OrganizationRoleSet("tenants", organization_ids=["org_a", later], catalog=CATALOG)
+        listed: list[Any] = ["org_a", later]
+        roles = OrganizationRoleSet("tenants", organization_ids=listed, catalog=CATALOG)
         # Once the ids resolved, the set holds the later roles too, as its children.
-        child = roles.role_ids.apply(lambda _: roles.roles["org_b"]["org-admin"].urn)
+        child: pulumi.Output[str] = roles.role_ids.apply(
+            lambda _: roles.roles["org_b"]["org-admin"].urn
+        )
         return pulumi.Output.all(roles.urn, roles.role_ids, child).apply(seen.extend)
 
     recorder = run(program)
