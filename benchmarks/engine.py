@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -28,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests")]
 
-from cli.engine import Project, cli_environment  # noqa: E402
+from cli.engine import Project, cli_environment, pulumi_bin  # noqa: E402
 
 from pulumi_karmo_roles.sandbox import Faults, SandboxServer  # noqa: E402
 
@@ -53,20 +52,6 @@ for i in range({n}):
     Noop(f"role-{{i}}", {{"organization_id": f"org_{{i % 10}}", "slug": f"org-role-{{i}}",
                         "name": f"Role {{i}}"}})
 """
-
-
-def pulumi_bin() -> Path:
-    """The directory of ``pulumi``: on PATH, or built with scripts/pulumi-cli.sh."""
-    found = shutil.which("pulumi")
-    if found:
-        return Path(found).resolve().parent
-    built = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "pulumi-cli.sh")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(built.stdout.strip().splitlines()[-1])
 
 
 def timed_up(work: Path, tag: str, program: str, bin_dir: Path, sandbox: SandboxServer) -> float:

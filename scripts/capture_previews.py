@@ -17,7 +17,6 @@ import argparse
 import difflib
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests")]
 
 import pulumi  # noqa: E402
-from cli.engine import ROLE_TYPE, Project, Run, cli_environment  # noqa: E402
+from cli.engine import ROLE_TYPE, Project, Run, cli_environment, pulumi_bin  # noqa: E402
 
 from pulumi_karmo_roles.sandbox import SandboxServer  # noqa: E402
 
@@ -204,20 +203,6 @@ def normalise(text: str, work: Path) -> str:
     # "@ updating...." is a heartbeat printed when the engine has been quiet for a while.
     text = re.sub(r"^@ [a-z ]+\.*\n", "", text, flags=re.M)
     return "\n".join(line.rstrip() for line in text.strip().splitlines())
-
-
-def pulumi_bin() -> Path:
-    """The directory of ``pulumi``: on PATH, or built with scripts/pulumi-cli.sh."""
-    found = shutil.which("pulumi")
-    if found:
-        return Path(found).resolve().parent
-    built = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "pulumi-cli.sh")],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return Path(built.stdout.strip().splitlines()[-1])
 
 
 def capture() -> str:

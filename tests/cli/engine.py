@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -23,6 +24,20 @@ RUNNER = ROOT / "scripts" / "pulumi_inline.py"
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 PASSPHRASE = "cli-test-passphrase"
 PROGRAM_COMMANDS = ("preview", "up", "refresh", "destroy")
+
+
+def pulumi_bin() -> Path:
+    """The directory of ``pulumi``: on PATH, or built (or reused) by scripts/pulumi-cli.sh."""
+    found = shutil.which("pulumi")
+    if found:
+        return Path(found).resolve().parent
+    built = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "pulumi-cli.sh")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(built.stdout.strip().splitlines()[-1])
 
 
 def cli_environment(bin_dir: Path, state: Path, home: Path) -> dict[str, str]:
