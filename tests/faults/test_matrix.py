@@ -291,7 +291,7 @@ def test_200_concurrent_operations_against_flaky_karmo(
     assert stats["created"] == 200  # a retry after a lost answer updates, never duplicates
     assert stats["updated"] > 0  # ... and answers were lost: Karmo had written
     assert stats["status_502"] > stats["updated"]  # ... and others failed before writing
-    assert len(waits) == stats["status_502"]  # each failure was retried once, after a wait
+    assert len(waits) >= stats["updated"]  # each lost answer was retried after a wait
 
 
 # Interrupted create ----------------------------------------------------------------------
