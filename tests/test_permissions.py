@@ -254,6 +254,7 @@ def test_delete_of_a_role_karmo_lost(
     gone = {**ROLE, "slug": "org-gone", "permissions": ["a"], CLEAR: True}
     provider.delete("org_1/org-gone", gone)
     assert api_calls(sandbox) == ["PUT /organizations/org_1/roles/org-gone/permissions"]
+    assert sandbox.stats()["status_404"] == 1
     assert sandbox.roles() == {}
     assert "'org-gone'" in capsys.readouterr().err
 

@@ -486,9 +486,10 @@ class _Handler(BaseHTTPRequestHandler):
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         if self.close_connection:
             lines.append("Connection: close")
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content)
+        # Counted before it is sent: a client that has the answer finds it counted.
         with self.server.state.lock:
             self.server.state.stats[f"status_{status}"] += 1
+        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content)
 
 
 # The rules come from the package's validation module, the one home of each: the
