@@ -84,17 +84,10 @@ def resolve_settings(
     """
 
     def lookup(key: str) -> tuple[str | None, str]:
-        value = stack_config.get(key)
-        if value not in (None, ""):
-            return str(value), key
-        env = CONFIG_KEYS[key]
-        value = environ.get(env)
-        return (value if value else None), env
+        return _lookup(stack_config, environ, key)
 
     url, url_source = lookup("karmo:apiUrl")
     token, token_source = lookup("karmo:token")
-    if token is not None and not token.strip():
-        token = None
     auth, auth_source = lookup("karmo:auth")
     auth = auth or "token"
     if auth not in AUTH_MODES:
@@ -174,15 +167,20 @@ def check_token_config(stack_config: Mapping[str, str | None], environ: Mapping[
 
     :raises ConfigurationError: see :func:`~.credentials.clean_token`; never shows it.
     """
-    auth = stack_config.get("karmo:auth") or environ.get("KARMO_AUTH") or "token"
-    sources = (
-        ("karmo:token", stack_config.get("karmo:token")),
-        (
-            "KARMO_TOKEN",
-            environ.get("KARMO_TOKEN"),
-        ),
-    )
-    for source, value in sources:
-        if auth == "token" and value and value.strip():
-            clean_token(value, source)
-            return
+    token, source = _lookup(stack_config, environ, "karmo:token")
+    auth = _lookup(stack_config, environ, "karmo:auth")[0] or "token"
+    if token is not None and auth == "token":
+        clean_token(token, source)
+
+
+def _lookup(
+    stack_config: Mapping[str, str | None], environ: Mapping[str, str], key: str
+) -> tuple[str | None, str]:
+    """A setting's value and where it came from: the stack config, else its environment
+    variable. Blank counts as unset (a pasted secret may be only a newline)."""
+    value = stack_config.get(key)
+    if value is not None and str(value).strip():
+        return str(value), key
+    env = CONFIG_KEYS[key]
+    value = environ.get(env)
+    return (value if value and value.strip() else None), env

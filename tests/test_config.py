@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import TOKEN
 
-from pulumi_karmo_roles.config import resolve_settings
+from pulumi_karmo_roles.config import check_token_config, resolve_settings
 from pulumi_karmo_roles.errors import ConfigurationError, KarmoError
 
 BASE = {"karmo:apiUrl": "https://karmo.example/auth-api/", "karmo:token": TOKEN}
@@ -113,3 +113,15 @@ def test_defaults_have_one_home() -> None:
         DEFAULT_MAX_RETRIES,
         DEFAULT_RETRY_DEADLINE,
     )
+
+
+def test_a_blank_stack_value_falls_back_to_the_environment_in_both_checks() -> None:
+    # configure() checks the token alone, resolve_settings() reads it: one lookup rule.
+    stack = {**BASE, "karmo:token": " \n"}
+    settings = resolve_settings(stack, {"KARMO_TOKEN": TOKEN})
+    assert settings.token is not None
+    assert settings.token.get_secret_value() == TOKEN
+    check_token_config(stack, {"KARMO_TOKEN": TOKEN})
+    with pytest.raises(ConfigurationError, match="KARMO_TOKEN holds whitespace") as caught:
+        check_token_config(stack, {"KARMO_TOKEN": "kt_in side"})
+    assert "in side" not in str(caught.value)
