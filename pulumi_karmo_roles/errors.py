@@ -39,8 +39,6 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
-
 if TYPE_CHECKING:
     from .untrusted import Answer
 
@@ -554,21 +552,23 @@ def status_error(
     )
 
 
-# Failures another attempt may cure; anything else raised while sending is final.
-_RETRIED_EXCEPTIONS = (
-    httpx.TimeoutException,
-    httpx.NetworkError,
-    httpx.RemoteProtocolError,
-    httpx.ProxyError,
-)
-
-
 def is_retried(exc: Exception) -> bool:
     """Whether an exception raised while sending is worth another attempt: a network
     failure or timeout, or a mint Karmo failed or rate-limited."""
+    # httpx is imported where a failure is translated, not with this module: the package's
+    # top level and the sandbox import the errors and need no HTTP client.
+    import httpx
+
     if isinstance(exc, ServiceTokenError):
         return exc.retried
-    return isinstance(exc, _RETRIED_EXCEPTIONS)
+    # Failures another attempt may cure; anything else raised while sending is final.
+    retried = (
+        httpx.TimeoutException,
+        httpx.NetworkError,
+        httpx.RemoteProtocolError,
+        httpx.ProxyError,
+    )
+    return isinstance(exc, retried)
 
 
 def failure_error(
@@ -589,6 +589,8 @@ def failure_error(
     own text, already cleaned; it is quoted only for transport failures, whose text never
     holds a request header. ``deadline``: the attempt was cut short by the retry
     deadline, which a timeout then blames."""
+    import httpx  # see is_retried
+
     if not isinstance(failure, Exception):
         return status_error(failure, method=method, path=path, attempts=attempts, note=note)
     exc = failure
