@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
+from ._pickle_chain import unchained
 from .claims import claim_role
 from .provider import OrganizationRoleProvider
 
@@ -202,7 +203,10 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
                 resource_name, opts.parent, keywords["organization_id"], keywords["slug"]
             )
         props: dict[str, Any] = {**keywords, "role_id": None}
-        super().__init__(OrganizationRoleProvider(), resource_name, props, opts)
+        # The SDK's serializer grows a chain of wrappers per dynamic resource and dies
+        # near the 980th (pulumi/pulumi#17803); ours register without lengthening it.
+        with unchained():
+            super().__init__(OrganizationRoleProvider(), resource_name, props, opts)
 
     @staticmethod
     def get(

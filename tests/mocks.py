@@ -1,13 +1,20 @@
 """Mocks for programs under ``pulumi.runtime.set_mocks`` that register each role through
 the real provider's ``check`` (and ``read`` for ``.get()``), so a program that would fail
-its preview fails under test too; they record every registration."""
+its preview fails under test too; they record every registration. :func:`run` runs a
+program in a fresh mocked runtime."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pulumi
-from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.rpc import deserialize_properties, is_rpc_secret, unwrap_rpc_secret
+from pulumi.runtime.settings import reset_options
 
 from pulumi_karmo_roles.claims import ROLE_TYPE
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
@@ -49,3 +56,93 @@ class CheckingMocks(pulumi.runtime.Mocks):
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         return {}, None
+
+
+class Recorder(CheckingMocks):
+    """Also keeps what each component registered as its outputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.outputs: dict[str, dict[str, Any]] = {}  # URN -> registered outputs
+
+    def roles(self) -> dict[str, dict[str, Any]]:
+        """Registered roles by resource name: their inputs, without the provider."""
+        return {
+            r.name: {k: v for k, v in r.inputs.items() if k != "__provider"}
+            for r in self.registered
+            if r.typ == ROLE_TYPE
+        }
+
+
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, keeping what components pass to ``register_outputs``."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__(recorder)
+        self.recorder = recorder
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        outputs = deserialize_properties(request.outputs)
+        self.recorder.outputs[request.urn] = outputs
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
+
+
+def _quiet_about_failed_programs(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # A program that fails (on purpose, in the duplicate tests) leaves futures holding its
+    # exception and tasks pending; their destructors report them, whenever the garbage
+    # collector runs. Formatting that report parses source, and Python 3.11 fails an AST
+    # parse interrupted by another (a collection during one of pytest's later imports).
+    # The tests assert those exceptions themselves; anything else is reported as usual.
+    if context.get("message") in (
+        "Future exception was never retrieved",
+        "Task exception was never retrieved",
+        "Task was destroyed but it is pending!",
+    ):
+        return
+    loop.default_exception_handler(context)
+
+
+@contextmanager
+def runtime(
+    *, preview: bool = False, config: dict[str, Any] | None = None, project: str = "p"
+) -> Iterator[Recorder]:
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet_about_failed_programs)
+    asyncio.set_event_loop(loop)
+    recorder = Recorder()
+    pulumi.runtime.set_mocks(
+        recorder, project=project, stack="dev", preview=preview, monitor=RecordingMonitor(recorder)
+    )
+    pulumi.runtime.set_all_config(
+        {
+            f"{project}:{k}": v if isinstance(v, str) else json.dumps(v)
+            for k, v in (config or {}).items()
+        }
+    )
+    try:
+        yield recorder
+    finally:
+        pulumi.runtime.set_all_config({})
+        reset_options()
+        # A failed program leaves tasks that never ran; cancelled and run to their end
+        # here, their coroutines are not reported "never awaited" during a later test.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_default_executor())
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def run(program: Callable[[], Any], **options: Any) -> Recorder:
+    """Run ``program`` as a Pulumi program in a fresh mocked runtime; wait for every
+    registration (and the Output it returns, if any)."""
+    with runtime(**options) as recorder:
+
+        @pulumi.runtime.test
+        def body() -> Any:
+            return program()
+
+        body()
+    return recorder
