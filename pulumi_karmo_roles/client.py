@@ -9,6 +9,7 @@ are ``httpx.Auth`` flows (:mod:`.credentials`); everything the server says is cl
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import logging
@@ -16,14 +17,16 @@ import math
 import random
 import re
 import time
+import urllib.request
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 
 from ._version import __version__
+from ._watchdog import attempt, watch
 from .credentials import BearerToken, Credential
 from .errors import (
     InvalidResponseError,
@@ -36,7 +39,7 @@ from .errors import (
 )
 from .models import parse_role_id
 from .retry import DEFAULT_MAX_RETRIES, RetryPolicy
-from .untrusted import EXPIRES, Answer, bound_answer, clean, excerpt, read_answer
+from .untrusted import ACCEPT_ENCODING, Answer, bound_answer, clean, excerpt, read_answer
 from .validation import NAME_MAX_LENGTH
 
 __all__ = ["DEFAULT_TIMEOUT", "USER_AGENT", "KarmoClient", "UpsertedRole"]
@@ -108,21 +111,33 @@ class KarmoClient:
         self._on_retry = on_retry or (lambda line: logger.info("%s", line))
         self._random = random.Random()  # noqa: S311 - jitter, not cryptography
         self._deadline: float | None = None  # set on an operation's view
+        self._proxy_secrets = proxy_credentials()
         # Never follow a redirect: it would carry the token elsewhere (a 3xx is an error).
         try:
             self._http = httpx.Client(
                 transport=transport,
                 follow_redirects=False,
                 timeout=timeout,
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                # Every answer (a mint's and a 401's too) is capped and timed.
-                event_hooks={"response": [lambda response: bound_answer(response, self._clock)]},
+                headers={
+                    "User-Agent": USER_AGENT,
+                    "Accept": "application/json",
+                    "Accept-Encoding": ACCEPT_ENCODING,
+                },
+                # Every answer (a mint's and a 401's too) is bounded in size after decoding.
+                event_hooks={"response": [bound_answer]},
             )
-        except (ImportError, OSError, ValueError) as exc:  # proxy or CA variables unusable
-            raise environment_error(exc) from None
+        except Exception as exc:  # proxy or CA variables unusable (httpx.InvalidURL, OSError)
+            raise environment_error(exc, self._proxy_secrets) from None
+        # ...and in time: every attempt ends at its limit, whatever phase it is in.
+        watch(self._http)
 
     def __repr__(self) -> str:
         return f"KarmoClient(base_url={self.base_url!r}, auth='***')"
+
+    def _secrets(self) -> tuple[str, ...]:
+        """Everything the server might echo that must not be shown: the credential's
+        tokens and the proxies' credentials."""
+        return (*self._auth.secrets(), *self._proxy_secrets)
 
     def __enter__(self) -> KarmoClient:
         return self
@@ -165,8 +180,8 @@ class KarmoClient:
             method="PUT",
             path=path,
             status_code=status,
-            body_excerpt=excerpt(content, secrets=self._auth.secrets()),
-            role_id=None if role_id is None else clean(role_id, 60, self._auth.secrets()),
+            body_excerpt=excerpt(content, secrets=self._secrets()),
+            role_id=None if role_id is None else clean(role_id, 60, self._secrets()),
             max_length=NAME_MAX_LENGTH,
             attempts=attempts,
         )
@@ -210,7 +225,7 @@ class KarmoClient:
                 response, content = self._attempt(method, path, payload, budget)
                 if response.is_success:
                     return response, content, attempt
-                failure = read_answer(response, content, self._auth.secrets())
+                failure = read_answer(response, content, self._secrets())
                 status = failure.status_code
                 retry = status_error_class(status, karmo_body=failure.karmo_body).retried
                 reason = f"answered {status} {status_name(status)}"
@@ -235,7 +250,7 @@ class KarmoClient:
             said = ""
             if isinstance(failure, Exception):  # its words may quote what the server sent
                 said = f"{type(failure).__name__}: {failure}".removesuffix(": ")
-                said = clean(said, 200, self._auth.secrets())
+                said = clean(said, 200, self._secrets())
             raise failure_error(
                 failure,
                 said,
@@ -261,21 +276,39 @@ class KarmoClient:
             content=json.dumps(payload).encode(),
             headers={"Content-Type": "application/json"},
             timeout=budget,
-            extensions={EXPIRES: self._clock() + budget},
         )
-        response = self._http.send(request, auth=self._auth, stream=True)
-        try:
-            content = response.read()
-        finally:
-            response.close()
+        with attempt(budget):
+            response = self._http.send(request, auth=self._auth, stream=True)
+            try:
+                content = response.read()
+            finally:
+                response.close()
         if logger.isEnabledFor(logging.DEBUG):
-            request_id = clean(response.headers.get("X-Request-Id", "-"), 80, self._auth.secrets())
+            request_id = clean(response.headers.get("X-Request-Id", "-"), 80, self._secrets())
             took = (time.perf_counter() - started) * 1000
             logger.debug(
                 "%s %s -> %d in %.1f ms (request id %s)",
                 *(method, path, response.status_code, took, request_id),
             )
         return response, content
+
+
+def proxy_credentials() -> tuple[str, ...]:
+    """The credentials in the proxy variables (``HTTPS_PROXY`` and the others httpx
+    reads), as a proxy may echo them: ``user:password`` as written and decoded, its
+    base64 form (the ``Proxy-Authorization`` header), and the password alone."""
+    found: list[str] = []
+    for url in urllib.request.getproxies().values():
+        netloc = urlsplit(url if "://" in url else "http://" + url).netloc
+        userinfo, at, _ = netloc.rpartition("@")
+        if not at or not userinfo:
+            continue
+        decoded = unquote(userinfo)
+        found += [userinfo, decoded, base64.b64encode(decoded.encode()).decode()]
+        password = decoded.partition(":")[2]
+        if len(password) >= 3:  # shorter ones would redact ordinary words
+            found += [password, userinfo.partition(":")[2]]
+    return tuple(dict.fromkeys(found))
 
 
 def _segment(value: str) -> str:

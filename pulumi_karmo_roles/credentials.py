@@ -14,7 +14,6 @@ Knows HTTP and AWS, nothing of Pulumi.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -25,8 +24,9 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from ._watchdog import time_left
 from .errors import ConfigurationError, ServiceTokenError
-from .models import ServiceTokenResponse
+from .models import ServiceTokenResponse, is_json, load_json
 from .untrusted import clean, read_answer
 
 __all__ = [
@@ -227,8 +227,7 @@ class ServiceToken(Credential):
             if waiting is None:
                 break
             # Another thread is minting: wait for it, no longer than this attempt may take.
-            budget = request.extensions.get("timeout", {}).get("read")
-            if not waiting.wait(budget):
+            if not waiting.wait(time_left()):
                 raise httpx.ReadTimeout("waited for another operation's token mint")
             with self._lock:
                 failure = self._failure if self._token in (None, rejected) else None
@@ -264,7 +263,7 @@ class ServiceToken(Credential):
             "POST", self._url, headers=signed, content=_BODY, extensions=request.extensions
         )
         response = yield mint
-        content = response.read()  # capped by the client
+        content = response.read()  # bounded by the client, in size and time
         if not 200 <= response.status_code < 300:
             said = read_answer(response, content, self.secrets())
             raise ServiceTokenError.refused(
@@ -272,7 +271,7 @@ class ServiceToken(Credential):
             )
         try:
             minted = ServiceTokenResponse.model_validate_json(content)
-        except ValidationError:
+        except (ValidationError, RecursionError):
             # Never quote the body: it may hold a token.
             raise ServiceTokenError.unusable(response.status_code, _shape(content)) from None
         if token_problem(minted.access_token):
@@ -281,9 +280,8 @@ class ServiceToken(Credential):
 
 
 def _shape(content: bytes) -> str:
-    try:
-        data = json.loads(content)
-    except ValueError:
+    data = load_json(content)
+    if not is_json(data):
         return f"{len(content)} bytes that are not JSON"
     if isinstance(data, dict):
         return "an object with keys " + ", ".join(clean(k, 40) for k in sorted(data)[:10])

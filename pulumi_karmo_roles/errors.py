@@ -4,6 +4,7 @@
 
     KarmoError
     ├── ConfigurationError            apiUrl / token / timeout / maxRetries missing or invalid
+    ├── UsageError (also TypeError)   a resource called with arguments of the wrong kind
     ├── InputError                    a role's properties break a rule (or a malformed id)
     │   ├── CatalogError              a role catalog (file or mapping) breaks a rule
     │   └── DuplicateRoleError        two resources in one program declare the same role
@@ -67,6 +68,7 @@ __all__ = [
     "RequestNotSentError",
     "ServiceTokenError",
     "UnprocessableEntityError",
+    "UsageError",
     "deadline_note",
     "environment_error",
     "failure_error",
@@ -83,6 +85,12 @@ class KarmoError(Exception):
 class ConfigurationError(KarmoError):
     """The provider's settings (``karmo:*`` stack config or ``KARMO_*`` variables) are
     missing or invalid. Raised before any request is sent."""
+
+
+class UsageError(KarmoError, TypeError):
+    """A resource or role set was called with arguments of the wrong kind: a required
+    property missing, ``args`` and keyword arguments together, ``organization_ids`` that
+    is not a list or a dict. Also a ``TypeError``, as Python raises for such calls."""
 
 
 class InputError(KarmoError, ValueError):
@@ -186,12 +194,16 @@ class APIError(KarmoError):
         self.attempts = attempts
 
 
-def environment_error(exc: Exception) -> ConfigurationError:
+def environment_error(exc: Exception, secrets: Sequence[str] = ()) -> ConfigurationError:
     """The proxy or certificate variables cannot be used (httpx could not build its
-    client from them). httpx masks a proxy URL's password in its own text."""
+    client from them). The exception's text is shown cleaned of ``secrets`` (the
+    proxies' credentials)."""
+    from .untrusted import clean  # see is_retried
+
+    said = clean(f"{type(exc).__name__}: {exc}", 200, secrets)
     return ConfigurationError(
-        f"The network settings in the environment cannot be used ({type(exc).__name__}: "
-        f"{exc}). Check HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY and SSL_CERT_FILE."
+        f"The network settings in the environment cannot be used ({said}). Check "
+        "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY and SSL_CERT_FILE."
     )
 
 

@@ -23,6 +23,8 @@ __all__ = [
     "KarmoFieldError",
     "RoleIdResponse",
     "ServiceTokenResponse",
+    "is_json",
+    "load_json",
     "parse_error_body",
     "parse_role_id",
 ]
@@ -127,12 +129,27 @@ class KarmoErrorBody(BaseModel):
         return _text_or_none(value)
 
 
+_NOT_JSON = object()
+
+
+def load_json(content: bytes) -> Any:
+    """``content`` parsed as JSON, or :data:`_NOT_JSON` for anything that is not: invalid
+    text, or nesting too deep to parse (a server's answer must never become a
+    ``RecursionError``)."""
+    try:
+        return json.loads(content)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return _NOT_JSON
+
+
+def is_json(value: Any) -> bool:
+    """Whether :func:`load_json` parsed something."""
+    return value is not _NOT_JSON
+
+
 def parse_error_body(content: bytes) -> KarmoErrorBody | None:
     """Parse an error response's body; ``None`` if it is not a JSON object at all."""
-    try:
-        data = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    data = load_json(content)
     if not isinstance(data, dict):
         return None
     wrapped = data.get("error")
@@ -140,7 +157,7 @@ def parse_error_body(content: bytes) -> KarmoErrorBody | None:
         data = wrapped
     try:
         return KarmoErrorBody.model_validate(data)
-    except ValidationError:
+    except (ValidationError, RecursionError):
         return None
 
 

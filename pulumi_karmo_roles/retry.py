@@ -13,6 +13,8 @@ import math
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+from .errors import ConfigurationError
+
 __all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_RETRY_DEADLINE", "RetryPolicy", "parse_retry_after"]
 
 DEFAULT_MAX_RETRIES = 4
@@ -48,8 +50,24 @@ class RetryPolicy:
     it, and an attempt's timeout is cut to what is left. ``None``: no deadline."""
 
     def __post_init__(self) -> None:
+        numbers = {
+            "initial_delay": self.initial_delay,
+            "max_delay": self.max_delay,
+            "max_retry_after": self.max_retry_after,
+        }
+        problems = [
+            f"{k} must be a finite number of 0 or more"
+            for k, v in numbers.items()
+            if not (math.isfinite(v) and v >= 0)
+        ]
         if self.max_retries < 0:
-            raise ValueError("max_retries must be 0 or more")
+            problems.append("max_retries must be 0 or more")
+        if not 0 <= self.jitter <= 1:
+            problems.append("jitter must be from 0 to 1")
+        if self.deadline is not None and not (math.isfinite(self.deadline) and self.deadline > 0):
+            problems.append("deadline must be a positive number of seconds, or None")
+        if problems:
+            raise ConfigurationError("RetryPolicy: " + "; ".join(problems) + ".")
 
     @property
     def max_attempts(self) -> int:
@@ -72,23 +90,24 @@ class RetryPolicy:
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date),
-    or ``None`` when absent or meaningless (negative, NaN, infinite, unparsable)."""
+    or ``None`` when absent or meaningless (negative, NaN, infinite, unparsable, a date
+    too far off to represent). Never raises: the header is whatever a server sent."""
     if value is None:
         return None
     value = value.strip()
-    if not value:
+    if not value or len(value) > 64:  # no valid value is longer
         return None
     try:
         seconds = float(value)
     except ValueError:
         try:
             when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
+            if when.tzinfo is None:
+                return None
+            # A date in the past means "now".
+            seconds = max(0.0, when.timestamp() - now)
+        except (TypeError, ValueError, IndexError, OverflowError, OSError):
             return None
-        if when.tzinfo is None:
-            return None
-        # A date in the past means "now".
-        return max(0.0, when.timestamp() - now)
     if not math.isfinite(seconds) or seconds < 0:
         return None
     return seconds

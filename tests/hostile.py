@@ -2,13 +2,19 @@
 
 * :class:`HostileServer`: answers each request with whatever a function returns, any
   status, headers and body, optionally dripped one byte at a time.
+* :class:`WireServer`: hands the socket to a function that writes any bytes at any pace
+  (interim answers, trickled headers, early closes).
 * :class:`Proxy`: a forward proxy (absolute-form requests, for ``HTTP_PROXY``) that also
   tunnels ``CONNECT`` (for ``HTTPS_PROXY``); it records what it was asked.
+* :data:`ENCODINGS`: the ways a server may echo a secret.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gzip
+import json
+import re
 import select
 import socket
 import threading
@@ -16,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
+from urllib.parse import quote
 
 
 @dataclass
@@ -196,3 +203,60 @@ def _tunnel(a: socket.socket, b: socket.socket) -> None:
                 if not data:
                     return
                 (b if source is a else a).sendall(data)
+
+
+class WireServer(LoopbackServer):
+    """Reads each request, then hands the socket to ``play(request, conn)``, which writes
+    whatever bytes, at whatever pace, it likes (one request per connection)."""
+
+    def __init__(self, play: Callable[[Seen, socket.socket], None]) -> None:
+        super().__init__()
+        self.play = play
+        self.seen: list[Seen] = []
+
+    def __enter__(self) -> WireServer:
+        super().__enter__()
+        return self
+
+    def serve(self, conn: socket.socket) -> None:
+        request = read_request(conn)
+        if request is None:
+            return
+        self.seen.append(request)
+        self.play(request, conn)
+
+
+def head(status: int, headers: dict[str, str] | list[tuple[str, str]], length: int) -> bytes:
+    """A status line and headers with ``Content-Length`` and ``Connection: close``."""
+    pairs = list(headers.items()) if isinstance(headers, dict) else list(headers)
+    lines = [f"HTTP/1.1 {status} Whatever", f"Content-Length: {length}", "Connection: close"]
+    lines += [f"{k}: {v}" for k, v in pairs]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogateescape")
+
+
+def gzipped(data: bytes, times: int = 1) -> bytes:
+    """``data`` gzip-compressed ``times`` over (a bomb, for large repetitive data)."""
+    for _ in range(times):
+        data = gzip.compress(data, compresslevel=9)
+    return data
+
+
+def json_escaped(text: str) -> str:
+    """As a JSON encoder that escapes "/" (PHP's, Java's) writes it, quotes removed."""
+    return json.dumps(text)[1:-1].replace("/", "\\/")
+
+
+ENCODINGS: dict[str, Callable[[str], str]] = {  # name: how a server writes a secret
+    "literal": lambda s: s,
+    "json-slash": json_escaped,
+    "json-unicode": lambda s: "".join(f"\\u{ord(c):04x}" for c in s),
+    "json-unicode-upper": lambda s: "".join(f"\\u{ord(c):04X}" for c in s),
+    "percent": lambda s: quote(s, safe=""),
+    "percent-lower": lambda s: re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(s, "")),
+    "percent-every-byte": lambda s: "".join(f"%{b:02X}" for b in s.encode()),
+    "html-decimal": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "html-hex": lambda s: "".join(f"&#x{ord(c):x};" for c in s),
+    "mixed": lambda s: "".join(
+        (f"%{ord(c):02x}", f"\\u{ord(c):04x}", c)[i % 3] for i, c in enumerate(s)
+    ),
+}

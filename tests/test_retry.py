@@ -6,6 +6,7 @@ from email.utils import formatdate
 
 import pytest
 
+from pulumi_karmo_roles.errors import ConfigurationError
 from pulumi_karmo_roles.retry import RetryPolicy, parse_retry_after
 
 NOW = 1_800_000_000.0
@@ -51,6 +52,6 @@ def test_retry_after_replaces_backoff_and_is_capped() -> None:
 
 
 def test_max_retries_must_not_be_negative() -> None:
-    with pytest.raises(ValueError, match="max_retries"):
+    with pytest.raises(ConfigurationError, match="max_retries must be 0 or more"):
         RetryPolicy(max_retries=-1)
     assert RetryPolicy(max_retries=0).max_attempts == 1

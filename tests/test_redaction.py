@@ -1,0 +1,154 @@
+"""Secrets a server echoes are never shown, however it encoded them, and cleaning server
+text takes time linear in its length."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from harness import EngineError, ProviderProcess
+from hostile import ENCODINGS, HostileServer, Reply, Seen
+
+from pulumi_karmo_roles.client import KarmoClient, proxy_credentials
+from pulumi_karmo_roles.errors import KarmoError, RedirectError
+from pulumi_karmo_roles.untrusted import clean, excerpt, redact
+
+# A valid token with the characters servers like to escape.
+SLASHED = "kr_live/Q7mZp+Xv2Ls9"
+VALID = {"organization_id": "org_1", "slug": "org-a", "name": "A"}
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODINGS))
+def test_each_encoding_of_a_secret_is_redacted(encoding: str) -> None:
+    echoed = ENCODINGS[encoding](SLASHED)
+    assert redact(f"you sent {echoed}!", [SLASHED]) == "you sent ***!"
+
+
+def test_a_percent_encoded_secret_stays_case_sensitive_where_it_is_literal() -> None:
+    # Only the hex digits of an escape match either case, never the secret's letters.
+    assert redact(SLASHED.upper(), [SLASHED]) == SLASHED.upper()
+
+
+def slashed_server(where: str) -> HostileServer:
+    def reply(seen: Seen) -> Reply:
+        token = seen.headers["authorization"].removeprefix("Bearer ")
+        if where == "json":
+            body = json.dumps({"code": "50000001", "message": f"bad token {token}"})
+            return Reply(500, {}, body.replace("/", "\\/").encode())
+        return Reply(302, {"Location": f"https://login.example/?t={quote(token, safe='')}"})
+
+    return HostileServer(reply)
+
+
+@pytest.mark.parametrize("where", ["json", "location"])
+def test_a_token_echoed_encoded_is_never_quoted(where: str) -> None:
+    with (
+        slashed_server(where) as server,
+        KarmoClient(server.url, SLASHED, max_retries=0) as client,
+        pytest.raises(KarmoError) as caught,
+    ):
+        client.upsert_role("org_1", "org-a", "A")
+    text = str(caught.value)
+    for encode in ENCODINGS.values():
+        assert encode(SLASHED) not in text
+    assert "***" in text
+    if where == "location":
+        assert isinstance(caught.value, RedirectError)
+
+
+@pytest.mark.parametrize("where", ["json", "location"])
+def test_a_token_echoed_encoded_through_the_engine(where: str) -> None:
+    with slashed_server(where) as server:
+        process = ProviderProcess()
+        try:
+            process.configure(
+                {"karmo:apiUrl": server.url, "karmo:token": SLASHED, "karmo:maxRetries": "0"}
+            )
+            with pytest.raises(EngineError) as caught:
+                process.create(VALID)
+            for encode in ENCODINGS.values():
+                assert encode(SLASHED) not in caught.value.details
+                assert encode(SLASHED) not in process.stderr()
+        finally:
+            process.close()
+
+
+def test_proxy_credentials_are_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://ops%40corp:s3cr%2Ft@proxy.corp:3128")
+    found = proxy_credentials()
+    assert "ops@corp:s3cr/t" in found  # decoded, as a proxy would see it
+    assert "s3cr/t" in found
+    assert "s3cr%2Ft" in found
+    assert "b3BzQGNvcnA6czNjci90" in found  # base64, as in Proxy-Authorization
+    assert redact("407: denied s3cr%2Ft and b3BzQGNvcnA6czNjci90", found) == (
+        "407: denied *** and ***"
+    )
+
+
+def test_a_proxy_echoing_its_credentials_is_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    def reply(seen: Seen) -> Reply:
+        said = seen.headers.get("proxy-authorization", "")
+        return Reply(502, {}, f"<html>bad gateway for {said} hunter22</html>".encode())
+
+    with HostileServer(reply) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"http://ops:hunter22@127.0.0.1:{proxy.port}")
+        with (
+            KarmoClient("http://karmo.example", "kt_token_0123456789", max_retries=0) as c,
+            pytest.raises(KarmoError) as caught,
+        ):
+            c.upsert_role("org_1", "org-a", "A")
+    assert "hunter22" not in str(caught.value)
+    assert "b3BzOmh1bnRlcjIy" not in str(caught.value)
+
+
+# Linear time ---------------------------------------------------------------------------------
+
+
+def finishes(seconds: float, call: Callable[[], Any]) -> None:
+    """Fail only if ``call`` is still running after ``seconds``: each of these inputs took
+    minutes or hours when cleaning was quadratic, and takes well under a second now."""
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still running after {seconds} s"
+
+
+PATHOLOGICAL = {
+    "jwt starts without a dot": "eyJ" * 400_000,
+    "bearer runs without a digit": "bearer " + "a" * 1_000_000,
+    "many bearers": "Bearer abcdefgh " * 100_000,
+    "authorization without a colon": "authorization" + " " * 1_000_000,
+    "token without a value": "token" + " " * 1_000_000,
+    "unclosed tags": "<" * 1_000_000,
+    "unclosed scripts": "<script " * 200_000,
+    "escapes": "\\u00" * 300_000,
+    "percent signs": "%2" * 500_000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(PATHOLOGICAL))
+def test_cleaning_is_linear(name: str) -> None:
+    text = PATHOLOGICAL[name]
+    finishes(30, lambda: clean(text, 300, [SLASHED, "kt_other_0123456789abcdef"]))
+    finishes(30, lambda: excerpt(text.encode(), 160, [SLASHED]))
+
+
+def test_cleaning_still_redacts_what_it_did() -> None:
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    for text, kept in [
+        (f"token {jwt} here", "token *** here"),
+        (f"x{jwt}", f"x{jwt}"),  # inside a longer run: not a JWT of its own
+        ("Authorization: Bearer abc123def456", "Authorization: ***"),
+        ("Bearer authentication is required", "Bearer authentication is required"),
+        ("use Bearer sk_12345678abc", "use Bearer ***"),
+        ('{"access_token": "abcd1234"}', '{"access_token": "***"}'),
+        ("Signature=0123456789abcdef", "Signature=***"),
+    ]:
+        assert redact(text) == kept
+    assert excerpt(b"<html><script>var t = 1;</script><p>Bad &amp; gateway</p>") == (
+        "Bad & gateway"
+    )
