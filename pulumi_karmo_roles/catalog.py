@@ -35,9 +35,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic_core import PydanticCustomError
 
 from .errors import CatalogError
-from .validation import name_problem, permissions_problem, slug_problem
+from .validation import _show, name_problem, permissions_problem, slug_problem
 
-__all__ = ["Catalog", "RoleSpec", "load_catalog"]
+__all__ = ["MAX_CATALOG_BYTES", "MAX_DEPTH", "Catalog", "RoleSpec", "load_catalog"]
+
+MAX_CATALOG_BYTES = 1 << 20
+"""Largest catalog file read, in bytes."""
+
+MAX_DEPTH = 16
+"""Deepest nesting of lists and mappings a catalog file may have (a valid one has 4)."""
 
 _MAX_PROBLEMS = 10
 
@@ -106,9 +112,13 @@ class Catalog(BaseModel):
         ``yaml`` extra). A relative path is relative to the working directory, which for
         ``pulumi`` is the project directory.
 
-        :raises CatalogError: the file cannot be read or parsed, or breaks a rule; the
-            message names the file and the path of each problem.
-        :raises ImportError: a YAML file, and PyYAML is not installed.
+        Bounded whatever the file holds: at most :data:`MAX_CATALOG_BYTES`, nesting at
+        most :data:`MAX_DEPTH` deep, and no YAML anchors or aliases (an alias "bomb" of a
+        few hundred bytes would otherwise expand to gigabytes).
+
+        :raises CatalogError: the file cannot be read or parsed, breaks a bound or a rule,
+            or is YAML and PyYAML is not installed; the message names the file and the
+            path of each problem.
         """
         shown = os.fspath(path)
         suffix = Path(shown).suffix.lower()
@@ -117,7 +127,13 @@ class Catalog(BaseModel):
                 f"{shown}: a role catalog must be a .json, .yaml or .yml file, got {suffix!r}"
             )
         try:
-            text = Path(shown).read_text(encoding="utf-8")
+            with open(shown, "rb") as file:
+                raw = file.read(MAX_CATALOG_BYTES + 1)
+            if len(raw) > MAX_CATALOG_BYTES:
+                raise CatalogError(
+                    f"{shown}: a role catalog may be at most {MAX_CATALOG_BYTES} bytes"
+                )
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise CatalogError(f"{shown}: cannot read the role catalog: {exc}") from None
         data = _parse_json(shown, text) if suffix == ".json" else _parse_yaml(shown, text)
@@ -162,8 +178,7 @@ def _message(error: Mapping[str, Any]) -> str:
         return "is required"
     if kind.endswith("_type"):  # e.g. YAML read `name: yes` as a boolean
         value = error.get("input")
-        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-        return f"{error['msg']}, got {type(value).__name__} {shown}"
+        return f"{error['msg']}, got {type(value).__name__} {_show(value)}"
     return str(error["msg"])
 
 
@@ -182,45 +197,91 @@ def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _parse_json(shown: str, text: str) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_unique_pairs)
+        data = json.loads(text, object_pairs_hook=_unique_pairs)
+    except RecursionError:
+        raise _too_deep(shown) from None
     except _DuplicateKeyError as exc:
         # The JSON standard leaves duplicate keys undefined; Python keeps the last one,
         # which would silently drop a role.
         raise CatalogError(f"{shown}: key {exc.args[0]!r} appears twice in one object") from None
     except json.JSONDecodeError as exc:
-        raise CatalogError(f"{shown}: not valid JSON: {exc}") from None
+        raise CatalogError(f"{shown}: not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if _depth(data) > MAX_DEPTH:
+        raise _too_deep(shown)
+    return data
+
+
+def _too_deep(shown: str) -> CatalogError:
+    return CatalogError(f"{shown}: nests lists and mappings more than {MAX_DEPTH} deep")
+
+
+def _depth(data: Any) -> int:
+    """How deep lists and mappings nest in ``data`` (a loop: no recursion limit)."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_DEPTH:
+                stack += [
+                    (v, depth + 1) for v in (value.values() if isinstance(value, dict) else value)
+                ]
+    return deepest
 
 
 def _parse_yaml(shown: str, text: str) -> Any:
     try:
         import yaml
     except ImportError:
-        raise ImportError(
-            f"Reading the YAML role catalog {shown} needs PyYAML: install "
-            "'pulumi-karmo-roles[yaml]' (or write the catalog as JSON)."
+        raise CatalogError(
+            f"{shown}: reading a YAML role catalog needs PyYAML, which is not installed: "
+            "install this package with its `yaml` extra (see its README), or write the "
+            "catalog as JSON."
         ) from None
 
-    class UniqueKeyLoader(yaml.SafeLoader):
-        """Safe YAML that refuses a mapping key given twice (PyYAML keeps the last)."""
+    class BoundedLoader(yaml.SafeLoader):
+        """Safe YAML without anchors or aliases, nesting at most MAX_DEPTH deep, whose
+        keys are text given once (PyYAML would keep the last of two)."""
+
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise CatalogError(
+                    f"{shown}, line {event.start_mark.line + 1}: YAML anchors and aliases "
+                    "are not allowed in a role catalog; write each value out"
+                )
+            self.depth += 1
+            try:
+                if self.depth > MAX_DEPTH:
+                    raise _too_deep(shown)
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
 
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise CatalogError(
+                    f"{shown}, line {line}: a key must be text, not a list or mapping"
+                )
             key = loader.construct_object(key_node)
             if key in seen:
-                mark = key_node.start_mark
                 raise CatalogError(
-                    f"{shown}, line {mark.line + 1}: key {key!r} appears twice in one mapping"
+                    f"{shown}, line {line}: key {key!r} appears twice in one mapping"
                 )
             seen.add(key)
         return loader.construct_mapping(node)
 
-    UniqueKeyLoader.add_constructor(
-        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping
-    )
+    BoundedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
     try:
         stream = io.StringIO(text)
         stream.name = shown  # YAML error marks quote it
-        return yaml.load(stream, Loader=UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
+        return yaml.load(stream, Loader=BoundedLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{shown}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise _too_deep(shown) from None

@@ -31,7 +31,17 @@ from .credentials import clean_token
 from .errors import ConfigurationError
 from .retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DEADLINE
 
-__all__ = ["AUTH_MODES", "CONFIG_KEYS", "Settings", "check_token_config", "resolve_settings"]
+__all__ = [
+    "AUTH_MODES",
+    "CONFIG_KEYS",
+    "MAX_RETRIES",
+    "MAX_RETRY_DEADLINE",
+    "MAX_TIMEOUT",
+    "Settings",
+    "check_proxy_environment",
+    "check_settings",
+    "resolve_settings",
+]
 
 CONFIG_KEYS: dict[str, str] = {
     "karmo:apiUrl": "KARMO_API_URL",
@@ -44,6 +54,15 @@ CONFIG_KEYS: dict[str, str] = {
 }
 """Each stack config key and the environment variable used when the stack lacks it."""
 
+
+MAX_TIMEOUT = 600.0
+"""Largest ``karmo:timeout``, in seconds."""
+
+MAX_RETRY_DEADLINE = 3600.0
+"""Largest ``karmo:retryDeadline``, in seconds."""
+
+MAX_RETRIES = 20
+"""Largest ``karmo:maxRetries``."""
 
 AUTH_MODES = ("token", "aws-sigv4")
 """``token``: a static bearer token. ``aws-sigv4``: service tokens minted through
@@ -82,41 +101,74 @@ def resolve_settings(
     :raises ConfigurationError: a required value is missing or a value is invalid; the
         message names the config key and the variable.
     """
-
-    def lookup(key: str) -> tuple[str | None, str]:
-        return _lookup(stack_config, environ, key)
-
-    url, url_source = lookup("karmo:apiUrl")
-    token, token_source = lookup("karmo:token")
-    auth, auth_source = lookup("karmo:auth")
-    auth = auth or "token"
-    if auth not in AUTH_MODES:
-        raise ConfigurationError(
-            f"{auth_source} must be one of {', '.join(AUTH_MODES)}, got {auth!r}."
-        )
+    values = _read(stack_config, environ)
     missing = []
-    if url is None:
+    if values.api_url is None:
         missing.append(
             "the Karmo API URL: run `pulumi config set karmo:apiUrl https://...` "
             "or set KARMO_API_URL"
         )
-    if token is None and auth == "token":
+    if values.token is None and values.auth == "token":
         missing.append(
             "the Karmo API token: run `pulumi config set --secret karmo:token <token>` "
             "or set KARMO_TOKEN"
         )
     if missing:
         raise ConfigurationError("pulumi-karmo-roles is missing " + "; and ".join(missing) + ".")
-    assert url is not None
-    _check_url(url, url_source)
-
-    if token is not None and auth == "token":
-        token = clean_token(token, token_source)
-    timeout = _positive_seconds(*lookup("karmo:timeout"), default=DEFAULT_TIMEOUT)
-    retry_deadline = _positive_seconds(
-        *lookup("karmo:retryDeadline"), default=DEFAULT_RETRY_DEADLINE
+    assert values.api_url is not None
+    return Settings(
+        api_url=values.api_url,
+        token=SecretStr(values.token) if values.token is not None else None,
+        timeout=values.timeout,
+        max_retries=values.max_retries,
+        retry_deadline=values.retry_deadline,
+        auth=values.auth,
+        aws_region=values.aws_region,
     )
 
+
+def check_settings(stack_config: Mapping[str, str | None], environ: Mapping[str, str]) -> None:
+    """Check every setting that is given, and the proxy variables, without requiring
+    any: at configure time, so that a malformed value fails even a preview (which needs
+    no credentials), before any request.
+
+    :raises ConfigurationError: the first malformed value, named by its key (or
+        variable), with the rule it breaks; never a token or a proxy's credentials.
+    """
+    _read(stack_config, environ)
+
+
+@dataclass(frozen=True)
+class _Values:
+    api_url: str | None
+    token: str | None
+    timeout: float
+    max_retries: int
+    retry_deadline: float
+    auth: str
+    aws_region: str | None
+
+
+def _read(stack_config: Mapping[str, str | None], environ: Mapping[str, str]) -> _Values:
+    def lookup(key: str) -> tuple[str | None, str]:
+        return _lookup(stack_config, environ, key)
+
+    auth, auth_source = lookup("karmo:auth")
+    auth = auth or "token"
+    if auth not in AUTH_MODES:
+        raise ConfigurationError(
+            f"{auth_source} must be one of {', '.join(AUTH_MODES)}, got {_shown(auth)}."
+        )
+    url, url_source = lookup("karmo:apiUrl")
+    if url is not None:
+        _check_url(url, url_source)
+    token, token_source = lookup("karmo:token")
+    if token is not None and auth == "token":
+        token = clean_token(token, token_source)
+    timeout = _seconds(*lookup("karmo:timeout"), default=DEFAULT_TIMEOUT, most=MAX_TIMEOUT)
+    retry_deadline = _seconds(
+        *lookup("karmo:retryDeadline"), default=DEFAULT_RETRY_DEADLINE, most=MAX_RETRY_DEADLINE
+    )
     retries_text, retries_source = lookup("karmo:maxRetries")
     max_retries = DEFAULT_MAX_RETRIES
     if retries_text is not None:
@@ -124,14 +176,15 @@ def resolve_settings(
             max_retries = int(retries_text)
         except ValueError:
             max_retries = -1
-        if not 0 <= max_retries <= 20:
+        if not 0 <= max_retries <= MAX_RETRIES:
             raise ConfigurationError(
-                f"{retries_source} must be a whole number from 0 to 20, got {retries_text!r}."
+                f"{retries_source} must be a whole number from 0 to {MAX_RETRIES}, got "
+                f"{_shown(retries_text)}."
             )
-
-    return Settings(
-        api_url=url.rstrip("/"),
-        token=SecretStr(token) if token is not None else None,
+    check_proxy_environment(environ)
+    return _Values(
+        api_url=None if url is None else url.rstrip("/"),
+        token=token,
         timeout=timeout,
         max_retries=max_retries,
         retry_deadline=retry_deadline,
@@ -140,37 +193,80 @@ def resolve_settings(
     )
 
 
-def _positive_seconds(text: str | None, source: str, *, default: float) -> float:
+def _shown(text: str) -> str:
+    """A setting's value in a message: bounded, control characters escaped."""
+    shown = repr(text[:80] + ("…" if len(text) > 80 else ""))
+    return shown
+
+
+def _seconds(text: str | None, source: str, *, default: float, most: float) -> float:
     if text is None:
         return default
     try:
         seconds = float(text)
     except ValueError:
         seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigurationError(f"{source} must be a positive number of seconds, got {text!r}.")
+    if not (math.isfinite(seconds) and 0 < seconds <= most):
+        raise ConfigurationError(
+            f"{source} must be a number of seconds above 0 and at most {most:g}, got "
+            f"{_shown(text)}."
+        )
     return seconds
 
 
 def _check_url(url: str, source: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+    try:
+        parts = urlsplit(url)
+        usable = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and not (parts.query or parts.fragment)
+        )
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        usable = False
+    if not usable:
         raise ConfigurationError(
             f"{source} must be an http(s) base URL such as https://api.example.com/auth-api, "
-            f"got {url!r}."
+            f"got {_shown(url)}."
         )
 
 
-def check_token_config(stack_config: Mapping[str, str | None], environ: Mapping[str, str]) -> None:
-    """Check the token alone (``karmo:token``, else ``KARMO_TOKEN``), if one is set, so a
-    malformed one fails at configure time, before any request or other setting.
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
-    :raises ConfigurationError: see :func:`~.credentials.clean_token`; never shows it.
+
+def check_proxy_environment(environ: Mapping[str, str]) -> None:
+    """Check the proxy variables the HTTP client reads (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``, in either case).
+
+    :raises ConfigurationError: one is not a usable proxy URL; the message names the
+        variable and shows the URL with its credentials replaced by ``***``.
     """
-    token, source = _lookup(stack_config, environ, "karmo:token")
-    auth = _lookup(stack_config, environ, "karmo:auth")[0] or "token"
-    if token is not None and auth == "token":
-        clean_token(token, source)
+    for name in _PROXY_VARIABLES:
+        for variable in (name.lower(), name):
+            value = environ.get(variable)
+            if not value or not value.strip():
+                continue
+            url = value.strip() if "://" in value else "http://" + value.strip()
+            try:
+                parts = urlsplit(url)
+                why = None
+                if parts.scheme not in _PROXY_SCHEMES:
+                    why = f"its scheme must be one of {', '.join(_PROXY_SCHEMES)}"
+                elif not parts.hostname:
+                    why = "it names no host"
+                else:
+                    parts.port  # noqa: B018 - raises ValueError for a malformed port
+            except ValueError:
+                why = "its port is not a number from 0 to 65535"
+            if why:
+                host = url.partition("://")[2].rpartition("@")[2]
+                shown = url.partition("://")[0] + "://" + ("***@" if "@" in url else "") + host
+                raise ConfigurationError(
+                    f"{variable} is not a usable proxy URL ({why}): {_shown(shown)}. Set it "
+                    "to http://[user:password@]host:port, or unset it."
+                )
 
 
 def _lookup(

@@ -36,7 +36,7 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 
 from .client import KarmoClient
-from .config import CONFIG_KEYS, Settings, check_token_config, resolve_settings
+from .config import CONFIG_KEYS, Settings, check_settings, resolve_settings
 from .credentials import Credential, ServiceToken, sigv4_signer
 from .errors import InputError, KarmoError, NotFoundError, PermissionsNotAppliedError
 from .retry import RetryPolicy
@@ -158,15 +158,17 @@ class OrganizationRoleProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         """Record the ``karmo:*`` stack config; nothing is sent yet, so a preview needs
-        no Karmo credentials. A token given but unusable in a header (whitespace, control
-        or non-ASCII characters inside it) fails here, without being shown.
+        no Karmo credentials. Every setting that is given, and the proxy variables, are
+        checked here, so a malformed one fails even a preview: a token unusable in a
+        header (shown never), a number out of its range, a proxy URL that cannot be used
+        (shown without its credentials).
 
-        :raises ConfigurationError: the token is malformed.
+        :raises ConfigurationError: a setting is malformed.
         """
         runtime = self._runtime
         self.close()
         stack_config = {key: _text(req.config.get(key)) for key in CONFIG_KEYS}
-        check_token_config(stack_config, os.environ)
+        check_settings(stack_config, os.environ)
         with runtime.lock:
             runtime.stack_config = stack_config
 

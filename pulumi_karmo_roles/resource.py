@@ -9,7 +9,9 @@ import pulumi
 import pulumi.dynamic
 
 from ._pickle_chain import unchained
+from ._stack import require_secret_credentials
 from .claims import claim_role
+from .errors import UsageError
 from .provider import OrganizationRoleProvider
 
 __all__ = ["OrganizationRole", "OrganizationRoleArgs"]
@@ -189,15 +191,16 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
         }
         if args is not None:
             if any(v is not None for v in keywords.values()):
-                raise TypeError(
+                raise UsageError(
                     "OrganizationRole takes either `args` or keyword arguments, not both"
                 )
             keywords = {key: getattr(args, key) for key in keywords}
         opts = opts or pulumi.ResourceOptions()
+        require_secret_credentials()
         if opts.id is None and opts.urn is None:
             for key in ("organization_id", "slug", "name"):
                 if keywords[key] is None:
-                    raise TypeError(f"Missing required property '{key}'")
+                    raise UsageError(f"Missing required property '{key}'")
             # A second declaration of the same (organization, slug) fails the preview.
             keywords["organization_id"] = claim_role(
                 resource_name, opts.parent, keywords["organization_id"], keywords["slug"]

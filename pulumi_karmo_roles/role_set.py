@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 
 from .catalog import Catalog, RoleSpec
-from .errors import InputError
+from .errors import InputError, UsageError
 from .resource import OrganizationRole
 from .validation import organization_id_problem
 
@@ -86,7 +86,8 @@ class OrganizationRoleSet(pulumi.ComponentResource):
             role's permissions unmanaged.
         :raises CatalogError: the catalog breaks a rule (each problem with its path).
         :raises InputError: an organization id cannot name resources, or is given twice.
-        :raises TypeError: ``organization_ids`` is not a list or a dict.
+        :raises UsageError: ``organization_ids`` is not a list or a dict (also a
+            ``TypeError``).
         """
         where = f"OrganizationRoleSet {resource_name!r}"
         organizations, later = _organizations(where, organization_ids)
@@ -187,7 +188,7 @@ def _organizations(
     if isinstance(organization_ids, str | bytes | pulumi.Output | Awaitable) or not isinstance(
         organization_ids, Sequence
     ):
-        raise TypeError(
+        raise UsageError(
             f"{where}: organization_ids must be a list of organization ids or a dict "
             f"{{key: organization_id}}, got {type(organization_ids).__name__}; the list "
             "itself must be known when the program runs, to name the roles"

@@ -64,9 +64,33 @@ so a name could read as one thing in a console and be another in Karmo."""
 
 # Characters that draw nothing: a name made only of these is blank. Beyond whitespace,
 # controls and format characters (zero-width space, U+FEFF, word joiner, soft hyphen),
-# a combining mark alone draws nothing, and these letters and symbols render empty.
+# a combining mark alone draws nothing, and so does every Default_Ignorable_Code_Point
+# (Unicode's DerivedCoreProperties.txt), assigned yet or not: a renderer must draw
+# nothing for those, and Python's own tables know only the assigned ones.
 _INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp", "Mn"})
-_INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_INVISIBLE = frozenset("\u2800")  # BRAILLE PATTERN BLANK: assigned, printable, empty
+_DEFAULT_IGNORABLE = (
+    (0x00AD, 0x00AD),
+    (0x034F, 0x034F),
+    (0x061C, 0x061C),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x200B, 0x200F),
+    (0x202A, 0x202E),
+    (0x2060, 0x206F),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFEFF, 0xFEFF),
+    (0xFFA0, 0xFFA0),
+    (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0000, 0xE0FFF),
+)
+_DEFAULT_IGNORABLE_CHARACTER = re.compile(
+    "[" + "".join(f"{chr(first)}-{chr(last)}" for first, last in _DEFAULT_IGNORABLE) + "]"
+)
 
 
 def _unprintable(value: str) -> str | None:
@@ -93,7 +117,9 @@ def _bidi_control(value: str) -> str | None:
 def _visible(value: str) -> bool:
     """Whether ``value`` has a character that draws something."""
     return any(
-        ch not in _INVISIBLE and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        ch not in _INVISIBLE
+        and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        and not _DEFAULT_IGNORABLE_CHARACTER.match(ch)
         for ch in value
     )
 

@@ -175,7 +175,8 @@ def test_a_slug_given_twice_is_refused(
 @pytest.mark.parametrize(
     ("file_name", "text", "message"),
     [
-        ("roles.json", '{"roles": {"org-a": {"name": "A",}}}', "not valid JSON: Expecting"),
+        # Our own words, then the parser's (which differ between Python versions).
+        ("roles.json", '{"roles": {"org-a": {"name": "A",}}}', "not valid JSON: "),
         ("roles.yaml", "roles:\n  org-a: [\n", "not valid YAML: "),
         ("roles.json", "[]", "(top level): Input should be a valid dictionary"),
         ("roles.json", '{"roles": {}}', "roles: Dictionary should have at least 1 item"),
@@ -210,8 +211,9 @@ def test_yaml_without_pyyaml_names_the_extra(
 ) -> None:
     path = write(tmp_path, "roles.yaml", "roles:\n  org-a:\n    name: A\n")
     monkeypatch.setitem(sys.modules, "yaml", None)  # as if PyYAML were not installed
-    with pytest.raises(ImportError, match=r"needs PyYAML: install 'pulumi-karmo-roles\[yaml\]'"):
+    with pytest.raises(CatalogError, match=r"needs PyYAML, which is not installed") as caught:
         Catalog.from_file(path)
+    assert "`yaml` extra" in str(caught.value)
     # JSON needs nothing extra.
     json_path = write(tmp_path, "roles.json", '{"roles": {"org-a": {"name": "A"}}}')
     assert set(load_catalog(json_path)) == {"org-a"}
@@ -226,3 +228,47 @@ def test_long_lists_of_problems_are_bounded(tmp_path: Path) -> None:
     assert lines[0].endswith("(25 problems):")
     assert len(lines) == 12
     assert lines[-1] == "  ... and 15 more"
+
+
+# Hostile files: every one is a CatalogError, in bounded time and memory --------------------
+
+ALIAS_BOMB = """
+a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+roles:
+  org-a:
+    name: *g
+"""
+
+
+@pytest.mark.parametrize(
+    ("file_name", "text", "message"),
+    [
+        ("roles.yaml", ALIAS_BOMB, "line 2: YAML anchors and aliases are not allowed"),
+        (
+            "roles.yaml",
+            "roles:\n  org-a: &admin {name: A}\n  org-b: *admin\n",
+            "line 2: YAML anchors and aliases are not allowed",
+        ),
+        ("roles.yaml", "roles:\n  ? [a, b]\n  : {name: x}\n", "line 2: a key must be text"),
+        ("roles.yaml", "roles:\n  ? {a: 1}\n  : {name: x}\n", "line 2: a key must be text"),
+        ("roles.yaml", "[" * 100_000, "nests lists and mappings more than 16 deep"),
+        ("roles.json", "[" * 100_000 + "]" * 100_000, "nests lists and mappings more than 16"),
+        ("roles.json", '{"roles": ' + "[" * 40 + "]" * 40 + "}", "more than 16 deep"),
+        ("roles.json", " " * (1 << 20) + "{}", "a role catalog may be at most 1048576 bytes"),
+    ],
+)
+def test_hostile_catalog_files_are_catalog_errors(
+    tmp_path: Path, file_name: str, text: str, message: str
+) -> None:
+    path = write(tmp_path, file_name, text)
+    with pytest.raises(CatalogError) as caught:
+        Catalog.from_file(path)
+    assert str(caught.value).startswith(str(path))
+    assert message in str(caught.value)
+    assert len(str(caught.value)) < 2000

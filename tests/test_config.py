@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import TOKEN
 
-from pulumi_karmo_roles.config import check_token_config, resolve_settings
+from pulumi_karmo_roles.config import check_settings, resolve_settings
 from pulumi_karmo_roles.errors import ConfigurationError, KarmoError
 
 BASE = {"karmo:apiUrl": "https://karmo.example/auth-api/", "karmo:token": TOKEN}
@@ -64,9 +64,21 @@ def test_missing_token_only() -> None:
     [
         ({"karmo:apiUrl": "karmo.example"}, "karmo:apiUrl must be an http(s) base URL"),
         ({"karmo:apiUrl": "ftp://karmo.example"}, "karmo:apiUrl must be"),
-        ({"karmo:timeout": "soon"}, "karmo:timeout must be a positive number"),
-        ({"karmo:timeout": "0"}, "karmo:timeout must be a positive number"),
-        ({"karmo:timeout": "nan"}, "karmo:timeout must be a positive number"),
+        (
+            {"karmo:timeout": "soon"},
+            "karmo:timeout must be a number of seconds above 0 and at most 600",
+        ),
+        ({"karmo:timeout": "0"}, "karmo:timeout must be a number of seconds above 0"),
+        ({"karmo:timeout": "nan"}, "karmo:timeout must be a number of seconds above 0"),
+        (
+            {"karmo:timeout": "1e10"},
+            "karmo:timeout must be a number of seconds above 0 and at most 600, got '1e10'",
+        ),
+        (
+            {"karmo:retryDeadline": "7200"},
+            "karmo:retryDeadline must be a number of seconds above 0 and at most 3600",
+        ),
+        ({"karmo:maxRetries": "21"}, "karmo:maxRetries must be a whole number from 0 to 20"),
         ({"karmo:maxRetries": "-1"}, "karmo:maxRetries must be a whole number"),
         ({"karmo:maxRetries": "2.5"}, "karmo:maxRetries must be a whole number"),
     ],
@@ -121,7 +133,47 @@ def test_a_blank_stack_value_falls_back_to_the_environment_in_both_checks() -> N
     settings = resolve_settings(stack, {"KARMO_TOKEN": TOKEN})
     assert settings.token is not None
     assert settings.token.get_secret_value() == TOKEN
-    check_token_config(stack, {"KARMO_TOKEN": TOKEN})
+    check_settings(stack, {"KARMO_TOKEN": TOKEN})
     with pytest.raises(ConfigurationError, match="KARMO_TOKEN holds whitespace") as caught:
-        check_token_config(stack, {"KARMO_TOKEN": "kt_in side"})
+        check_settings(stack, {"KARMO_TOKEN": "kt_in side"})
     assert "in side" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("HTTPS_PROXY", "http://opsbot:pw1234@proxy:notaport", "its port is not a number"),
+        ("https_proxy", "ftp://opsbot:pw1234@proxy:1", "its scheme must be one of http, https"),
+        ("ALL_PROXY", "http://opsbot:pw1234@:8080", "it names no host"),
+        ("HTTP_PROXY", "http://proxy:99999", "its port is not a number from 0 to 65535"),
+    ],
+)
+def test_an_unusable_proxy_variable_is_named_without_its_credentials(
+    variable: str, value: str, words: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        check_settings({}, {variable: value})
+    text = str(caught.value)
+    assert text.startswith(f"{variable} is not a usable proxy URL ({words}")
+    assert "pw1234" not in text
+    assert "opsbot" not in text
+
+
+def test_usable_proxy_variables_pass() -> None:
+    check_settings({}, {"HTTPS_PROXY": "http://user:pw@proxy.corp:3128", "NO_PROXY": "*"})
+    check_settings({}, {"http_proxy": "proxy.corp:3128", "ALL_PROXY": "socks5://proxy:1080"})
+
+
+def test_every_given_setting_is_checked_without_requiring_any() -> None:
+    # What configure() checks: a preview has no URL or token and must still pass...
+    check_settings({}, {})
+    # ...and a malformed value fails it, whichever it is.
+    for bad in (
+        {"karmo:timeout": "1e10"},
+        {"karmo:retryDeadline": "-1"},
+        {"karmo:maxRetries": "x"},
+        {"karmo:apiUrl": "https://karmo.example:port"},
+        {"karmo:auth": "oauth"},
+    ):
+        with pytest.raises(ConfigurationError):
+            check_settings(bad, {})

@@ -68,9 +68,23 @@ names = st.text(
 ).filter(has_visible_character)
 # Text that shows nothing: whitespace, zero-width and other format characters (U+200B,
 # U+FEFF, U+2060, U+00AD, ...), combining marks with nothing to combine with.
+# Default_Ignorable_Code_Point (Unicode's DerivedCoreProperties.txt), assigned or not.
+DEFAULT_IGNORABLE = [
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+]  # fmt: skip
+default_ignorable = (
+    st.sampled_from(DEFAULT_IGNORABLE)
+    .flatmap(lambda r: st.integers(r[0], r[1]).map(chr))
+    .filter(lambda ch: ch not in BIDI_CONTROLS)
+)
+
 invisible_text = st.text(
     st.characters(categories=("Zs", "Zl", "Zp", "Cf", "Mn"), exclude_characters=BIDI_CONTROLS)
-    | st.sampled_from(" \t\n\r\x0b\x0c" + BLANK_LOOKING),
+    | st.sampled_from(" \t\n\r\x0b\x0c" + BLANK_LOOKING)
+    | default_ignorable,
     min_size=1,
     max_size=255,
 )
@@ -175,6 +189,16 @@ def test_control_characters_are_rejected_in_check(char: str) -> None:
 
 
 # Invisible and bidirectional text --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name",
+    # Default-ignorable code points Unicode has not assigned yet, then the ends of ranges.
+    ["\u2065", "\ufff0", "\U000e0080", "\U000e01f0", "\U000e0fff", "\U0001bca3", " \u2065 "],
+)
+def test_unassigned_default_ignorable_code_points_are_invisible(name: str) -> None:
+    (failure,) = OrganizationRoleProvider().check({}, {**ROLE, "name": name}).failures
+    assert failure.reason.startswith("name must not be blank (it needs a visible character)")
 
 
 @given(name=invisible_text)

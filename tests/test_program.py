@@ -18,12 +18,14 @@ from typing import Any
 import pulumi
 import pytest
 from conftest import TOKEN
-from mocks import CheckingMocks
+from mocks import CheckingMocks, runtime
 from pulumi.runtime import get_root_resource
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 from pulumi.runtime.settings import reset_options
 
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleArgs
+from pulumi_karmo_roles._stack import PlainTextCredentialError
+from pulumi_karmo_roles.errors import KarmoError, UsageError
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE = EXAMPLES / "basic" / "__main__.py"
@@ -225,3 +227,44 @@ def test_args_and_keywords_together_are_refused() -> None:
 
 def test_resource_type_token() -> None:
     assert OrganizationRole._resource_type_name == "dynamic/karmo:OrganizationRole"
+
+
+def test_a_token_in_plain_text_stack_config_fails_the_program() -> None:
+    with runtime():
+        pulumi.runtime.set_all_config({"karmo:token": TOKEN})  # set without --secret
+        with pytest.raises(PlainTextCredentialError) as caught:
+            OrganizationRole("r", organization_id="org_1", slug="org-r", name="R")
+        assert str(caught.value) == (
+            "karmo:token is stored in plain text in the stack config, so it would be written "
+            "to the state unencrypted: set it again as a secret with `pulumi config set "
+            "--secret karmo:token <value>`."
+        )
+        # A KarmoError, and a RunError: the CLI shows its one line, not a traceback.
+        assert isinstance(caught.value, KarmoError)
+        assert isinstance(caught.value, pulumi.RunError)
+
+
+@pulumi.runtime.test
+def test_a_secret_token_in_stack_config_is_accepted(mocks: ProviderMocks) -> Any:
+    pulumi.runtime.set_all_config({"karmo:token": TOKEN}, ["karmo:token"])
+    role = OrganizationRole("r", organization_id="org_1", slug="org-r", name="R")
+    return role.id.apply(lambda id_: None if id_ == "org_1/org-r" else pytest.fail(id_))
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda: OrganizationRole("r", organization_id="org_1", name="R"), "Missing required"),
+        (
+            lambda: OrganizationRole(
+                "r", OrganizationRoleArgs(organization_id="o", slug="org-a", name="A"), name="B"
+            ),
+            "either `args` or keyword arguments",
+        ),
+    ],
+)
+def test_wrong_calls_are_karmo_errors_and_type_errors(make: Any, words: str) -> None:
+    with pytest.raises(UsageError, match=words) as caught:
+        make()
+    assert isinstance(caught.value, KarmoError)
+    assert isinstance(caught.value, TypeError)

@@ -22,7 +22,7 @@ from mocks import run, runtime
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleSet
-from pulumi_karmo_roles.errors import CatalogError, InputError
+from pulumi_karmo_roles.errors import CatalogError, InputError, UsageError
 
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 SET_TYPE = "karmo:index:OrganizationRoleSet"
@@ -221,8 +221,9 @@ def test_organization_ids_that_are_an_output_are_refused() -> None:
     def program() -> None:
         role_set(pulumi.Output.from_input(["org_a"]))()
 
-    with pytest.raises(TypeError, match="must be a list of organization ids or a dict"):
+    with pytest.raises(UsageError, match="must be a list of organization ids or a dict") as caught:
         run(program)
+    assert isinstance(caught.value, TypeError)  # as Python raises for such a call
 
 
 @pytest.mark.parametrize(

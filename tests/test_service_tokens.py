@@ -182,10 +182,12 @@ def test_missing_region(
 
 
 def test_unknown_auth_mode(minting: SandboxServer) -> None:
+    # Checked at configure time: even a preview, which calls nothing, fails.
     p = OrganizationRoleProvider()
-    p.configure(ConfigureRequest(Config({"karmo:apiUrl": minting.url, "karmo:auth": "oauth"}, "x")))
     with pytest.raises(ConfigurationError, match="karmo:auth must be one of token, aws-sigv4"):
-        p.create(dict(ROLE))
+        p.configure(
+            ConfigureRequest(Config({"karmo:apiUrl": minting.url, "karmo:auth": "oauth"}, "x"))
+        )
 
 
 def test_tokens_and_credentials_never_leak(

@@ -1,0 +1,55 @@
+"""What the stack config may hold, through the real Pulumi CLI: a credential set without
+``--secret`` and a malformed setting each fail the preview with one line that names the
+fix, before anything is sent or written."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import TOKEN
+
+from cli.conftest import NewProject
+from pulumi_karmo_roles.sandbox import SandboxServer
+
+pytestmark = pytest.mark.cli
+
+PROGRAM = """
+from pulumi_karmo_roles import OrganizationRole
+OrganizationRole("admin", organization_id="org_acme", slug="org-admin", name="Admin")
+"""
+
+
+def test_a_token_set_without_secret_fails_the_preview(
+    new_project: NewProject, sandbox: SandboxServer
+) -> None:
+    stack = new_project(PROGRAM)
+    # --plaintext: the CLI itself warns about a value that looks like a secret.
+    stack.pulumi("config", "set", "--plaintext", "karmo:token", TOKEN)
+    preview = stack.preview(ok=False)
+    assert preview.returncode != 0
+    line = (
+        "karmo:token is stored in plain text in the stack config, so it would be written "
+        "to the state unencrypted: set it again as a secret with `pulumi config set "
+        "--secret karmo:token <value>`."
+    )
+    assert line in preview.output, preview
+    assert "Traceback" not in preview.output, preview
+    assert sandbox.stats().get("requests", 0) == 0
+    # Set as a secret, the same stack previews, and its state never holds the token.
+    stack.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
+    stack.preview()
+    stack.up()
+    assert TOKEN not in str(stack.export())
+
+
+def test_a_setting_out_of_range_fails_the_preview_in_one_line(
+    new_project: NewProject, sandbox: SandboxServer
+) -> None:
+    stack = new_project(PROGRAM, {"karmo:timeout": "1e10"})
+    preview = stack.preview(ok=False)
+    assert preview.returncode != 0
+    assert (
+        "karmo:timeout must be a number of seconds above 0 and at most 600, got '1e10'."
+        in preview.output
+    ), preview
+    assert "Traceback" not in preview.output, preview
+    assert sandbox.stats().get("requests", 0) == 0
