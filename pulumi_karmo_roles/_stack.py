@@ -15,7 +15,7 @@ from .errors import ConfigurationError
 
 __all__ = ["CREDENTIAL_KEYS", "PlainTextCredentialError", "require_secret_credentials"]
 
-CREDENTIAL_KEYS = ("karmo:token",)
+CREDENTIAL_KEYS = ("karmo:token", "karmo:workosApiKey")
 """The stack config keys that hold credentials: each must be set with ``--secret``."""
 
 

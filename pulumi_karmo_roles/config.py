@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from .client import DEFAULT_TIMEOUT
+from .client import DEFAULT_TIMEOUT, DEFAULT_WORKOS_API_URL
 from .credentials import clean_token
 from .errors import ConfigurationError
 from .retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DEADLINE
@@ -40,6 +40,7 @@ __all__ = [
     "Settings",
     "check_proxy_environment",
     "check_settings",
+    "read_settings",
     "resolve_settings",
 ]
 
@@ -51,6 +52,8 @@ CONFIG_KEYS: dict[str, str] = {
     "karmo:retryDeadline": "KARMO_RETRY_DEADLINE",
     "karmo:auth": "KARMO_AUTH",
     "karmo:awsRegion": "AWS_REGION",
+    "karmo:workosApiKey": "WORKOS_API_KEY",
+    "karmo:workosApiUrl": "WORKOS_API_URL",
 }
 """Each stack config key and the environment variable used when the stack lacks it."""
 
@@ -74,8 +77,9 @@ class Settings:
     """Resolved provider settings (see :func:`resolve_settings`). ``repr()`` hides the
     token."""
 
-    api_url: str
-    """Karmo's API base URL, without a trailing slash."""
+    api_url: str | None
+    """Karmo's API base URL, without a trailing slash; ``None`` only from
+    :func:`read_settings` (:func:`resolve_settings` requires it)."""
     token: SecretStr | None = field(repr=False)
     """The static bearer token (``auth == "token"``), stripped and checked;
     ``token.get_secret_value()`` reveals it. pydantic's ``SecretStr`` keeps it out of
@@ -90,6 +94,11 @@ class Settings:
     """How requests authenticate: one of :data:`AUTH_MODES`."""
     aws_region: str | None
     """The AWS region for SigV4 signing (``aws-sigv4``); ``None``: the AWS config's."""
+    workos_api_key: SecretStr | None = field(default=None, repr=False)
+    """The WorkOS API key that turns on read-back (``refresh`` and ``get`` read WorkOS);
+    ``None``: reads return what the state recorded."""
+    workos_api_url: str = DEFAULT_WORKOS_API_URL
+    """WorkOS's API base URL, without a trailing slash."""
 
 
 def resolve_settings(
@@ -101,7 +110,7 @@ def resolve_settings(
     :raises ConfigurationError: a required value is missing or a value is invalid; the
         message names the config key and the variable.
     """
-    values = _read(stack_config, environ)
+    values = read_settings(stack_config, environ)
     missing = []
     if values.api_url is None:
         missing.append(
@@ -115,16 +124,7 @@ def resolve_settings(
         )
     if missing:
         raise ConfigurationError("pulumi-karmo-roles is missing " + "; and ".join(missing) + ".")
-    assert values.api_url is not None
-    return Settings(
-        api_url=values.api_url,
-        token=SecretStr(values.token) if values.token is not None else None,
-        timeout=values.timeout,
-        max_retries=values.max_retries,
-        retry_deadline=values.retry_deadline,
-        auth=values.auth,
-        aws_region=values.aws_region,
-    )
+    return values
 
 
 def check_settings(stack_config: Mapping[str, str | None], environ: Mapping[str, str]) -> None:
@@ -135,21 +135,16 @@ def check_settings(stack_config: Mapping[str, str | None], environ: Mapping[str,
     :raises ConfigurationError: the first malformed value, named by its key (or
         variable), with the rule it breaks; never a token or a proxy's credentials.
     """
-    _read(stack_config, environ)
+    read_settings(stack_config, environ)
 
 
-@dataclass(frozen=True)
-class _Values:
-    api_url: str | None
-    token: str | None
-    timeout: float
-    max_retries: int
-    retry_deadline: float
-    auth: str
-    aws_region: str | None
+def read_settings(stack_config: Mapping[str, str | None], environ: Mapping[str, str]) -> Settings:
+    """Every setting that is given, checked, and the defaults for the rest, without
+    requiring Karmo's URL and token (a read from WorkOS needs neither).
 
+    :raises ConfigurationError: a value is malformed (see :func:`check_settings`).
+    """
 
-def _read(stack_config: Mapping[str, str | None], environ: Mapping[str, str]) -> _Values:
     def lookup(key: str) -> tuple[str | None, str]:
         return _lookup(stack_config, environ, key)
 
@@ -181,15 +176,23 @@ def _read(stack_config: Mapping[str, str | None], environ: Mapping[str, str]) ->
                 f"{retries_source} must be a whole number from 0 to {MAX_RETRIES}, got "
                 f"{_shown(retries_text)}."
             )
+    workos_key, workos_key_source = lookup("karmo:workosApiKey")
+    if workos_key is not None:
+        workos_key = clean_token(workos_key, workos_key_source, "karmo:workosApiKey")
+    workos_url, workos_url_source = lookup("karmo:workosApiUrl")
+    if workos_url is not None:
+        _check_url(workos_url, workos_url_source)
     check_proxy_environment(environ)
-    return _Values(
+    return Settings(
         api_url=None if url is None else url.rstrip("/"),
-        token=token,
+        token=None if token is None else SecretStr(token),
         timeout=timeout,
         max_retries=max_retries,
         retry_deadline=retry_deadline,
         auth=auth,
         aws_region=lookup("karmo:awsRegion")[0],
+        workos_api_key=None if workos_key is None else SecretStr(workos_key),
+        workos_api_url=(workos_url or DEFAULT_WORKOS_API_URL).rstrip("/"),
     )
 
 
@@ -227,7 +230,7 @@ def _check_url(url: str, source: str) -> None:
         usable = False
     if not usable:
         raise ConfigurationError(
-            f"{source} must be an http(s) base URL such as https://api.example.com/auth-api, "
+            f"{source} must be an http(s) base URL such as https://api.example.com/path, "
             f"got {_shown(url)}."
         )
 

@@ -72,18 +72,20 @@ def token_problem(token: str) -> str | None:
     return None
 
 
-def clean_token(token: str, source: str) -> str:
+def clean_token(token: str, source: str, key: str = "karmo:token") -> str:
     """``token`` without surrounding whitespace (pasted secrets often end in a newline).
 
+    :param key: the stack config key the token belongs in, for the advice.
     :raises ConfigurationError: it is empty, or holds whitespace, a control or a
         non-ASCII character inside; the message names ``source``, never the token.
     """
     token = token.strip()
     problem = token_problem(token)
     if problem:
+        what = "a WorkOS API key" if key == "karmo:workosApiKey" else "a Karmo token"
         raise ConfigurationError(
-            f"{source} {problem}: a Karmo token is printable ASCII without spaces. "
-            "Set it again, e.g. `pulumi config set --secret karmo:token <token>`."
+            f"{source} {problem}: {what} is printable ASCII without spaces. "
+            f"Set it again, e.g. `pulumi config set --secret {key} <value>`."
         )
     return token
 

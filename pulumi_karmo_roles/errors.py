@@ -179,19 +179,29 @@ class PermissionsNotAppliedError(KarmoError):
         self.role_id = role_id
 
 
+URL_SETTINGS = {"Karmo": "karmo:apiUrl", "WorkOS": "karmo:workosApiUrl"}
+"""The setting that points at each service this package calls."""
+
+
 class APIError(KarmoError):
-    """A request to Karmo failed. ``method`` and ``path`` name the request (the path is
-    relative to ``karmo:apiUrl``); ``attempts`` is how many times it was sent."""
+    """A request to Karmo (or, for read-back, to WorkOS: see ``service``) failed.
+    ``method`` and ``path`` name the request (the path is relative to the service's base
+    URL); ``attempts`` is how many times it was sent."""
 
     method: str
     path: str
     attempts: int
+    service: str
+    """``"Karmo"``, or ``"WorkOS"`` for the reads of ``karmo:workosApiKey``."""
 
-    def __init__(self, message: str, *, method: str, path: str, attempts: int = 1) -> None:
+    def __init__(
+        self, message: str, *, method: str, path: str, attempts: int = 1, service: str = "Karmo"
+    ) -> None:
         super().__init__(message)
         self.method = method
         self.path = path
         self.attempts = attempts
+        self.service = service
 
 
 def environment_error(exc: Exception, secrets: Sequence[str] = ()) -> ConfigurationError:
@@ -234,14 +244,16 @@ class APIConnectionError(APIError):
         cause: str,
         attempts: int = 1,
         note: str | None = None,
+        service: str = "Karmo",
     ) -> None:
         super().__init__(
-            f"Could not reach Karmo at {base_url} for {method} {path} ({cause}; "
-            f"{_attempts(attempts, note)}). Check `karmo:apiUrl`, the network and any "
-            "proxy settings (HTTPS_PROXY, NO_PROXY).",
+            f"Could not reach {service} at {base_url} for {method} {path} ({cause}; "
+            f"{_attempts(attempts, note)}). Check `{URL_SETTINGS[service]}`, the network and "
+            "any proxy settings (HTTPS_PROXY, NO_PROXY).",
             method=method,
             path=path,
             attempts=attempts,
+            service=service,
         )
 
 
@@ -259,23 +271,25 @@ class APITimeoutError(APIConnectionError):
         deadline: float | None = None,
         attempts: int = 1,
         note: str | None = None,
+        service: str = "Karmo",
     ) -> None:
         APIError.__init__(
             self,
             (
-                f"Karmo did not answer {method} {path} within the {deadline:g} s retry "
+                f"{service} did not answer {method} {path} within the {deadline:g} s retry "
                 f"deadline ({_attempts(attempts, note)}). Check that {base_url} is "
                 "reachable, or raise `karmo:retryDeadline`."
             )
             if deadline is not None
             else (
-                f"Karmo did not answer {method} {path} in time (timed out after "
+                f"{service} did not answer {method} {path} in time (timed out after "
                 f"{timeout:g} s, {_attempts(attempts, note)}). Check that {base_url} is "
                 "reachable, or raise `karmo:timeout`."
             ),
             method=method,
             path=path,
             attempts=attempts,
+            service=service,
         )
 
 
@@ -292,7 +306,8 @@ class RequestNotSentError(KarmoError):
 
 class InvalidResponseError(APIError):
     """Karmo answered 200/201 but the body is not the role id it should be, or the id
-    breaks the rule for ids (1-255 printable ASCII characters, no spaces).
+    breaks the rule for ids (1-255 printable ASCII characters, no spaces); or WorkOS
+    answered a read with something other than what was asked (``expected``).
 
     The upsert may have happened; running ``pulumi up`` again converges.
     """
@@ -304,10 +319,23 @@ class InvalidResponseError(APIError):
         path: str,
         status_code: int,
         body_excerpt: str,
-        role_id: str | None,
-        max_length: int,
+        role_id: str | None = None,
+        max_length: int = 255,
         attempts: int = 1,
+        service: str = "Karmo",
+        expected: str | None = None,
     ) -> None:
+        if expected is not None:  # a read: nothing was written
+            super().__init__(
+                f"{service} answered {method} {path} with {status_code} but not {expected}: "
+                f"{body_excerpt!r}. Run the command again; if it persists, check "
+                f"`{URL_SETTINGS[service]}`.",
+                method=method,
+                path=path,
+                attempts=attempts,
+                service=service,
+            )
+            return
         if status_code not in (200, 201):
             problem = f"an unexpected {status_code}: {body_excerpt!r}"
         elif role_id is None:
@@ -335,6 +363,8 @@ class APIStatusError(APIError):
     """
 
     hint: ClassVar[str] = "Check the request and run `pulumi up` again."
+    workos_hint: ClassVar[str] = "Check the request and run the command again."
+    """What to do when the answer came from WorkOS (read-back with ``karmo:workosApiKey``)."""
     status_code: int
     """The HTTP status of Karmo's answer."""
     code: str | None
@@ -370,6 +400,7 @@ class APIStatusError(APIError):
         location: str | None = None,
         attempts: int = 1,
         note: str | None = None,
+        service: str = "Karmo",
     ) -> None:
         self.status_code = status_code
         self.location = location
@@ -380,16 +411,18 @@ class APIStatusError(APIError):
         self.meta = dict(meta or {})
         self.body_excerpt = body_excerpt
         super().__init__(
-            self._format(method, path, attempts, note),
+            self._format(service, method, path, attempts, note),
             method=method,
             path=path,
             attempts=attempts,
+            service=service,
         )
 
-    def _format(self, method: str, path: str, attempts: int, note: str | None) -> str:
+    def _format(self, service: str, method: str, path: str, attempts: int, note: str | None) -> str:
         verb = "redirected" if self.status_code < 400 else "rejected"
         verb = "failed" if self.status_code >= 500 else verb
-        head = f"Karmo {verb} {method} {path}: {self.status_code} {status_name(self.status_code)}"
+        status = f"{self.status_code} {status_name(self.status_code)}"
+        head = f"{service} {verb} {method} {path}: {status}"
         if self.code:
             head += f" (code {self.code})"
         said = [self.karmo_message] if self.karmo_message else []
@@ -397,11 +430,11 @@ class APIStatusError(APIError):
         if self.location is not None:
             said.append(f"to {self.location}")
         elif not said and self.body_excerpt:
-            said.append(f"response was not a Karmo error: {self.body_excerpt!r}")
+            said.append(f"response was not a {service} error: {self.body_excerpt!r}")
         text = head + (": " + "; ".join(said) if said else "")
         if attempts > 1 or note:
             text += f" (after {_attempts(attempts, note)})"
-        text = text.rstrip(". ") + ". " + self.hint
+        text = text.rstrip(". ") + ". " + (self.workos_hint if service == "WorkOS" else self.hint)
         if self.request_id:
             text += f" [request id {self.request_id}]"
         return text
@@ -416,6 +449,10 @@ class RedirectError(APIStatusError):
         "Karmo's API does not redirect: set `karmo:apiUrl` to the right URL (e.g. https:// "
         "instead of http://). The redirect was not followed."
     )
+    workos_hint = (
+        "WorkOS's API does not redirect: set `karmo:workosApiUrl` to the right URL. The "
+        "redirect was not followed."
+    )
 
 
 class BadRequestError(APIStatusError):
@@ -423,6 +460,10 @@ class BadRequestError(APIStatusError):
 
     hint = (
         "Karmo could not read the request pulumi-karmo-roles sent: this is likely a bug "
+        "in the provider; please report it with the request id."
+    )
+    workos_hint = (
+        "WorkOS could not read the request pulumi-karmo-roles sent: this is likely a bug "
         "in the provider; please report it with the request id."
     )
 
@@ -434,6 +475,10 @@ class AuthenticationError(APIStatusError):
         "Karmo refused the token: check `karmo:token` (or KARMO_TOKEN) and that it has "
         "not expired. destroy and refresh use the config recorded at the last `pulumi up`."
     )
+    workos_hint = (
+        "WorkOS refused the API key: check `karmo:workosApiKey` (or WORKOS_API_KEY), and "
+        "that it is a key of the WorkOS environment the organization belongs to."
+    )
 
 
 class PermissionDeniedError(APIStatusError):
@@ -442,6 +487,10 @@ class PermissionDeniedError(APIStatusError):
     hint = (
         "The token is valid but not allowed to manage roles here: use a token with access "
         "to this organization, or ask Karmo's operators to grant it."
+    )
+    workos_hint = (
+        "The WorkOS API key may not read roles here: set `karmo:workosApiKey` to a key of "
+        "this organization's WorkOS environment."
     )
 
 
@@ -452,6 +501,10 @@ class NotFoundError(APIStatusError):
         "Karmo does not know this organization: check `organization_id` (in WorkOS mode "
         "the WorkOS organization id, e.g. org_123) and that `karmo:apiUrl` is the right "
         "environment."
+    )
+    workos_hint = (
+        "WorkOS does not know this organization: check `organization_id` and that "
+        "`karmo:workosApiKey` is a key of its WorkOS environment."
     )
 
 
@@ -478,6 +531,10 @@ class RateLimitError(APIStatusError):
         "Karmo kept rate-limiting the requests: wait a minute and run `pulumi up` again, "
         "or lower its concurrency with `pulumi up --parallel N`."
     )
+    workos_hint = (
+        "WorkOS kept rate-limiting the requests (6,000 a minute per API key): wait a "
+        "minute and run the command again."
+    )
 
 
 class InternalServerError(APIStatusError):
@@ -489,6 +546,7 @@ class InternalServerError(APIStatusError):
         "Karmo failed on its side: try again later; the upsert is idempotent, so running "
         "`pulumi up` again converges."
     )
+    workos_hint = "WorkOS failed on its side: try again later."
 
 
 class ProviderNotConfiguredError(APIStatusError):
@@ -543,7 +601,13 @@ def status_error_class(status_code: int, *, karmo_body: bool) -> type[APIStatusE
 
 
 def status_error(
-    answer: Answer, *, method: str, path: str, attempts: int = 1, note: str | None = None
+    answer: Answer,
+    *,
+    method: str,
+    path: str,
+    attempts: int = 1,
+    note: str | None = None,
+    service: str = "Karmo",
 ) -> APIStatusError:
     """The error for a non-2xx ``answer`` (already cleaned; see
     :func:`~.untrusted.read_answer`), of the class :func:`status_error_class` picks."""
@@ -561,6 +625,7 @@ def status_error(
         location=answer.location,
         attempts=attempts,
         note=note,
+        service=service,
     )
 
 
@@ -594,6 +659,7 @@ def failure_error(
     deadline: float | None,
     attempts: int,
     note: str | None,
+    service: str = "Karmo",
 ) -> KarmoError:
     """The error for the last failed attempt: a non-2xx :class:`~.untrusted.Answer`, or
     whatever sending raised (httpx, h11, codecs, json), translated in this one place as
@@ -604,7 +670,9 @@ def failure_error(
     import httpx  # see is_retried
 
     if not isinstance(failure, Exception):
-        return status_error(failure, method=method, path=path, attempts=attempts, note=note)
+        return status_error(
+            failure, method=method, path=path, attempts=attempts, note=note, service=service
+        )
     exc = failure
     if isinstance(exc, KarmoError):  # raised by a credential (a refused mint, no AWS keys)
         return exc
@@ -617,10 +685,17 @@ def failure_error(
             deadline=deadline,
             attempts=attempts,
             note=note,
+            service=service,
         )
     if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.LocalProtocolError):
         return APIConnectionError(
-            method=method, path=path, base_url=base_url, cause=said, attempts=attempts, note=note
+            method=method,
+            path=path,
+            base_url=base_url,
+            cause=said,
+            attempts=attempts,
+            note=note,
+            service=service,
         )
     # An invalid header (a token that slipped past the checks), an unencodable value:
     # their text may quote the header, so only their kind is named.

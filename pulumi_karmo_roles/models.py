@@ -16,13 +16,23 @@ import json
 import re
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 __all__ = [
     "KarmoErrorBody",
     "KarmoFieldError",
     "RoleIdResponse",
     "ServiceTokenResponse",
+    "WorkOSRoleBody",
+    "WorkOSRoleList",
     "is_json",
     "load_json",
     "parse_error_body",
@@ -57,6 +67,26 @@ class RoleIdResponse(BaseModel):
     """The role's identifier in the access provider, e.g. ``role_01HXYZ``."""
 
 
+class WorkOSRoleBody(BaseModel):
+    """A WorkOS role object, as read (``GET .../roles/{slug}``, or an entry of the list)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(min_length=1)
+    slug: str
+    name: str
+    type: str = "OrganizationRole"
+    permissions: list[str] = Field(default_factory=list)
+
+
+class WorkOSRoleList(BaseModel):
+    """A WorkOS list answer, ``{"object": "list", "data": [role, ...]}``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    data: list[WorkOSRoleBody]
+
+
 class KarmoFieldError(BaseModel):
     """One field error: where (a JSON pointer) and why."""
 
@@ -73,16 +103,18 @@ class KarmoFieldError(BaseModel):
             return cls(detail=raw)
         if not isinstance(raw, dict):
             return cls(detail=_text_or_none(raw))
-        pointer = raw.get("pointer")
+        pointer = raw.get("pointer") or raw.get("field") or raw.get("param")
         source = raw.get("source")
         if pointer is None and isinstance(source, dict):
             pointer = source.get("pointer") or source.get("parameter")
-        detail = raw.get("detail") or raw.get("message") or raw.get("title")
+        detail = raw.get("detail") or raw.get("message") or raw.get("title") or raw.get("code")
         return cls(pointer=_text_or_none(pointer), detail=_text_or_none(detail))
 
 
 class KarmoErrorBody(BaseModel):
-    """Karmo's error envelope: an 8-digit ``code``, a ``message``, ``meta`` and ``errors``."""
+    """Karmo's error envelope: an 8-digit ``code``, a ``message``, ``meta`` and ``errors``;
+    also read for WorkOS's errors (``message`` or ``error_description``, ``code``,
+    ``errors`` with ``field``)."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -90,6 +122,16 @@ class KarmoErrorBody(BaseModel):
     message: str | None = None
     meta: dict[str, Any] = Field(default_factory=dict)
     errors: list[KarmoFieldError] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _message_from_other_names(cls, data: Any) -> Any:
+        # WorkOS (and OAuth-style gateways) say it as `error_description` or `error`.
+        if isinstance(data, dict) and data.get("message") is None:
+            said = data.get("error_description") or data.get("error")
+            if said is not None:
+                data = {**data, "message": said}
+        return data
 
     @field_validator("code", mode="before")
     @classmethod

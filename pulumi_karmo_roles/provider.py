@@ -35,8 +35,8 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from .client import KarmoClient
-from .config import CONFIG_KEYS, Settings, check_settings, resolve_settings
+from .client import KarmoClient, Session, WorkOSReader, WorkOSRole
+from .config import CONFIG_KEYS, Settings, check_settings, read_settings, resolve_settings
 from .credentials import Credential, ServiceToken, sigv4_signer
 from .errors import InputError, KarmoError, NotFoundError, PermissionsNotAppliedError
 from .retry import RetryPolicy
@@ -54,7 +54,7 @@ __all__ = [
     "OUTPUT_PROPERTIES",
     "OrganizationRoleProvider",
     "announce",
-    "build_client",
+    "build_session",
 ]
 
 INPUT_PROPERTIES = ("organization_id", "slug", "name", "permissions", "clear_permissions_on_delete")
@@ -91,25 +91,21 @@ class _Role(NamedTuple):
     clear_permissions_on_delete: bool
 
 
-def announce(message: str) -> None:
+def announce(message: str, *, level: str = "warning") -> None:
     """Show ``message`` to the user running ``pulumi up``: the one channel for what must
     be seen while it happens, such as each retry. The provider process has no engine
     connection; what it writes to stderr the CLI shows (as info-err at stack level), and
-    ``pulumi.log.warn`` writes there. Change the channel here, nowhere else."""
-    pulumi.log.warn(message)
+    ``pulumi.log`` writes there. Change the channel here, nowhere else.
+
+    :param level: ``"warning"`` or ``"info"``.
+    """
+    (pulumi.log.info if level == "info" else pulumi.log.warn)(message)
 
 
-def build_client(settings: Settings) -> KarmoClient:
-    """The Karmo client for ``settings``: a static token or minted service tokens,
-    the timeout and retry policy, and retries announced to the user."""
-    auth: str | Credential
-    if settings.token is not None and settings.auth == "token":
-        auth = settings.token.get_secret_value()
-    else:
-        auth = ServiceToken(settings.api_url, sigv4_signer(settings.aws_region))
-    return KarmoClient(
-        settings.api_url,
-        auth,
+def build_session(settings: Settings) -> Session:
+    """The one HTTP session for ``settings``, shared by the Karmo client and the WorkOS
+    reader: the timeout, the retry policy and deadline, retries announced to the user."""
+    return Session(
         timeout=settings.timeout,
         retry_policy=RetryPolicy(
             max_retries=settings.max_retries, deadline=settings.retry_deadline
@@ -118,14 +114,24 @@ def build_client(settings: Settings) -> KarmoClient:
     )
 
 
+_NO_READ_BACK = (
+    "Karmo has no read endpoint: refresh keeps what the state recorded, so a role renamed, "
+    "changed or deleted in WorkOS is not visible; set `karmo:workosApiKey` (as a secret) "
+    "to read roles back from WorkOS."
+)
+
+
 class _Runtime:
     """What the provider holds in a provider process; never pickled."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.stack_config: dict[str, str | None] = {}
+        self.session: Session | None = None
         self.client: KarmoClient | None = None
-        self.client_factory: Callable[[Settings], KarmoClient] = build_client
+        self.reader: WorkOSReader | None = None
+        self.session_factory: Callable[[Settings], Session] = build_session
+        self.said_no_read_back = False
 
 
 class OrganizationRoleProvider(ResourceProvider):
@@ -172,13 +178,14 @@ class OrganizationRoleProvider(ResourceProvider):
         with runtime.lock:
             runtime.stack_config = stack_config
 
-    def set_client_factory(self, factory: Callable[[Settings], KarmoClient]) -> None:
-        """Build the Karmo client with ``factory(settings)`` instead of
-        :func:`build_client`, e.g. to give it a test transport. Called once, lazily, by
-        the first operation that needs Karmo; not part of the pickle."""
+    def set_session_factory(self, factory: Callable[[Settings], Session]) -> None:
+        """Build the HTTP session (shared by the Karmo client and the WorkOS reader) with
+        ``factory(settings)`` instead of :func:`build_session`, e.g. to give it a test
+        transport or clock. Called once, lazily, by the first operation that sends a
+        request; not part of the pickle."""
         self.close()
         with self._runtime.lock:
-            self._runtime.client_factory = factory
+            self._runtime.session_factory = factory
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the inputs; one failure per bad property. Values still unknown in a
@@ -255,15 +262,30 @@ class OrganizationRoleProvider(ResourceProvider):
         return UpdateResult(_outputs(role, role_id, permissions))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
-        """Return the recorded state: Karmo has no endpoint to read a role, so a refresh
-        cannot see changes made outside Pulumi.
+        """Read the role back from WorkOS, where Karmo's WorkOS mode stores it, when
+        ``karmo:workosApiKey`` is set: its ``name``, ``role_id`` and, when the resource
+        manages them, ``permissions`` (also as the inputs of later diffs, so a preview
+        shows ``name: "<in WorkOS>" => "<declared>"``). A role WorkOS no longer has is
+        gone: the refresh drops it from the state. Without a key, the recorded state,
+        and one line that says drift is not visible.
 
         On ``OrganizationRole.get`` (only the id and the program's inputs are known) the
-        organization and slug come from the id, ``org_123/org-admin``; ``role_id`` stays
-        unknown.
+        organization and slug come from the id, ``org_123/org-admin``; with a key the rest
+        is WorkOS's, without one ``role_id`` stays unknown.
+
+        :raises InputError: the id is malformed, the slug names a WorkOS environment
+            role, or (``get``) WorkOS has no such role.
         """
+        reader = self._reader()
         if "role_id" in props:
-            return ReadResult(id_, {key: props.get(key) for key in OUTPUT_PROPERTIES})
+            recorded = {key: props.get(key) for key in OUTPUT_PROPERTIES}
+            if reader is None:
+                self._say_no_read_back()
+                return ReadResult(id_, recorded)
+            role = reader.role(str(recorded["organization_id"]), str(recorded["slug"]))
+            if role is None:
+                return ReadResult("", {})  # WorkOS no longer has it: gone from the state
+            return _read_back(id_, recorded, role)
         organization_id, slug = split_resource_id(id_)
         for key, from_id in (("organization_id", organization_id), ("slug", slug)):
             given = props.get(key)
@@ -272,10 +294,20 @@ class OrganizationRoleProvider(ResourceProvider):
                     f"OrganizationRole id {id_!r} names {key} {from_id!r}, but the "
                     f"resource was declared with {key} {given!r}"
                 )
-        name = props.get("name")
         outs: dict[str, Any] = dict.fromkeys(OUTPUT_PROPERTIES)
         outs.update(organization_id=organization_id, slug=slug)
-        outs["name"] = name if isinstance(name, str) else None
+        if reader is None:
+            name = props.get("name")
+            outs["name"] = name if isinstance(name, str) else None
+            return ReadResult(id_, outs)
+        found = reader.role(organization_id, slug)
+        if found is None:
+            raise InputError(
+                f"OrganizationRole.get: WorkOS has no organization role {slug!r} in "
+                f"organization {organization_id!r}"
+            )
+        outs.update(name=found.name, role_id=found.role_id, permissions=list(found.permissions))
+        outs[_CLEAR] = False
         return ReadResult(id_, outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -324,16 +356,23 @@ class OrganizationRoleProvider(ResourceProvider):
             ) from exc
 
     def close(self) -> None:
-        """Close the HTTP client, if one was built. The provider process never needs to
+        """Close the HTTP session, if one was built. The provider process never needs to
         (it ends with the operation); code that embeds the provider can."""
         runtime = self._runtime
         with runtime.lock:
-            if runtime.client is not None:
-                runtime.client.close()
-                runtime.client = None
+            if runtime.session is not None:
+                runtime.session.close()
+            runtime.session = runtime.client = runtime.reader = None
+
+    def _session(self, settings: Settings) -> Session:
+        runtime = self._runtime
+        with runtime.lock:
+            if runtime.session is None:
+                runtime.session = runtime.session_factory(settings)
+            return runtime.session
 
     def _client(self) -> KarmoClient:
-        """The shared client, built on first use, as a view whose requests share one
+        """The shared Karmo client, built on first use, as a view whose requests share one
         retry deadline: call once per operation."""
         runtime = self._runtime
         client = runtime.client
@@ -341,9 +380,53 @@ class OrganizationRoleProvider(ResourceProvider):
             with runtime.lock:
                 if runtime.client is None:
                     settings = resolve_settings(runtime.stack_config, os.environ)
-                    runtime.client = runtime.client_factory(settings)
+                    assert settings.api_url is not None
+                    auth: str | Credential
+                    if settings.token is not None and settings.auth == "token":
+                        auth = settings.token.get_secret_value()
+                    else:
+                        auth = ServiceToken(settings.api_url, sigv4_signer(settings.aws_region))
+                    session = self._session(settings)
+                    runtime.client = KarmoClient(settings.api_url, auth, session=session)
                 client = runtime.client
         return client.operation()
+
+    def _reader(self) -> WorkOSReader | None:
+        """The shared WorkOS reader (its list answers shared by every read), or ``None``
+        without ``karmo:workosApiKey``; as a view with one retry deadline."""
+        runtime = self._runtime
+        with runtime.lock:
+            if runtime.reader is None:
+                settings = read_settings(runtime.stack_config, os.environ)
+                if settings.workos_api_key is None:
+                    return None
+                runtime.reader = WorkOSReader(
+                    settings.workos_api_url,
+                    settings.workos_api_key.get_secret_value(),
+                    session=self._session(settings),
+                )
+            reader = runtime.reader
+        return reader.operation()
+
+    def _say_no_read_back(self) -> None:
+        runtime = self._runtime
+        with runtime.lock:
+            said, runtime.said_no_read_back = runtime.said_no_read_back, True
+        if not said:
+            announce(_NO_READ_BACK, level="info")
+
+
+def _read_back(id_: str, recorded: dict[str, Any], role: WorkOSRole) -> ReadResult:
+    """The recorded outputs with what WorkOS holds, and the inputs later diffs compare."""
+    outs = {**recorded, "name": role.name, "role_id": role.role_id}
+    if recorded["permissions"] is not None:  # managed: compare what WorkOS holds
+        outs["permissions"] = list(role.permissions)
+    inputs = {k: outs[k] for k in ("organization_id", "slug", "name")}
+    if outs["permissions"] is not None:
+        inputs["permissions"] = outs["permissions"]
+    if outs.get(_CLEAR) is True:
+        inputs[_CLEAR] = True
+    return ReadResult(id_, outs, inputs)
 
 
 def _changed(old: Any, new: Any) -> bool:

@@ -281,13 +281,13 @@ def test_every_connection_pool_is_watched(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "localhost")
     with KarmoClient("https://karmo.invalid", TOKEN) as client:
-        pools = [client._http._transport, *client._http._mounts.values()]
+        pools = [client.session._http._transport, *client.session._http._mounts.values()]
         backends = [
             getattr(getattr(t, "_pool", None), "_network_backend", None) for t in pools if t
         ]
         assert len(backends) >= 2  # the direct pool and the proxy's
         assert all(isinstance(b, WatchedBackend) for b in backends)
-        assert watch(client._http) == len(backends)
+        assert watch(client.session._http) == len(backends)
 
 
 # A Retry-After no calendar holds, a body nested too deep ---------------------------------

@@ -23,7 +23,7 @@ from hostile import HostileServer, Proxy, Reply, Seen
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.client import KarmoClient, Session
 from pulumi_karmo_roles.config import Settings
 from pulumi_karmo_roles.credentials import Credential, ServiceToken
 from pulumi_karmo_roles.errors import (
@@ -308,17 +308,15 @@ class FakeTime:
 def test_both_requests_of_a_create_share_one_deadline(sandbox: SandboxServer) -> None:
     time_ = FakeTime()
 
-    def factory(settings: Settings) -> KarmoClient:
-        return KarmoClient(
-            settings.api_url,
-            TOKEN,
+    def factory(settings: Settings) -> Session:
+        return Session(
             retry_policy=RetryPolicy(max_retries=5, deadline=3.0),
             sleep=time_.sleep,
             clock=time_.clock,
         )
 
     provider = configured_provider(sandbox.url)
-    provider.set_client_factory(factory)
+    provider.set_session_factory(factory)
     # The upsert waits 2 s, then the permissions request would wait 2 s more: 4 > 3.
     sandbox.script(
         {"status": 429, "retry_after": "2"},

@@ -15,10 +15,10 @@ from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import UNKNOWN, Unknown
 
-from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.client import Session
 from pulumi_karmo_roles.config import Settings
 from pulumi_karmo_roles.errors import ConfigurationError, InputError
-from pulumi_karmo_roles.provider import OrganizationRoleProvider, build_client
+from pulumi_karmo_roles.provider import OrganizationRoleProvider, build_session
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 VALID = {"organization_id": "org_123", "slug": "org-admin", "name": "Organization Admin"}
@@ -260,15 +260,15 @@ def test_unconfigured_and_configured_pickles_are_identical(sandbox: SandboxServe
 
 
 def test_lazy_client_is_built_once_under_concurrency(sandbox: SandboxServer) -> None:
-    built: list[KarmoClient] = []
+    built: list[Session] = []
     entered = threading.Semaphore(0)
 
-    def slow_factory(settings: Settings) -> KarmoClient:
+    def slow_factory(settings: Settings) -> Session:
         # Hold the first construction open until every thread has begun its create:
-        # without the lock, the others would build clients of their own.
+        # without the lock, the others would build sessions of their own.
         for _ in range(8):
             assert entered.acquire(timeout=30)
-        built.append(build_client(settings))
+        built.append(build_session(settings))
         return built[-1]
 
     def create(i: int) -> None:
@@ -276,7 +276,7 @@ def test_lazy_client_is_built_once_under_concurrency(sandbox: SandboxServer) -> 
         provider.create({**VALID, "slug": f"org-t{i}"})
 
     provider = configured(sandbox.url)
-    provider.set_client_factory(slow_factory)
+    provider.set_session_factory(slow_factory)
     errors = run_concurrently(create, 8)
     assert errors == []
     assert len(built) == 1

@@ -14,7 +14,7 @@ from conftest import TOKEN, closed_port, configured_provider, run_concurrently
 from harness import EngineError, ProviderProcess
 from rawserver import RawServer
 
-from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.client import KarmoClient, Session
 from pulumi_karmo_roles.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -267,12 +267,9 @@ def test_200_concurrent_operations_against_flaky_karmo(
     sandbox.set_faults(error_share=0.1, error_status=502, lost_answer_share=0.1)
     results: dict[int, str] = {}
     waits: list[float] = []  # the backoff is recorded, not slept: retries follow at once
-    provider.set_client_factory(
-        lambda settings: KarmoClient(
-            settings.api_url,
-            TOKEN,
-            retry_policy=RetryPolicy(max_retries=10, deadline=None),
-            sleep=waits.append,
+    provider.set_session_factory(
+        lambda settings: Session(
+            retry_policy=RetryPolicy(max_retries=10, deadline=None), sleep=waits.append
         )
     )
 
