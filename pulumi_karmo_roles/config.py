@@ -10,16 +10,23 @@ Pulumi config             environment               default
 ``karmo:retryDeadline``   ``KARMO_RETRY_DEADLINE``  120 seconds for one operation, in all
 ``karmo:auth``            ``KARMO_AUTH``            ``token`` (or ``aws-sigv4``)
 ``karmo:awsRegion``       ``AWS_REGION``            the AWS configuration's region
+``karmo:accessProvider``  ``KARMO_ACCESS_PROVIDER`` ``workos`` (or ``generic``)
 ========================  ========================  ============================================
 
 The defaults live with the code they configure (:mod:`.client`, :mod:`.retry`). A token
 is stripped of surrounding whitespace; one with whitespace, control or non-ASCII
 characters inside is refused here, before any request.
+
+``karmo:accessProvider`` says whose rules a role must also follow at preview (see
+:mod:`.validation`); :func:`resolve_access_provider` reads it alone, so a preview needs
+no credentials, and :func:`program_access_provider` reads it in the Pulumi program.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -30,8 +37,17 @@ from .client import DEFAULT_TIMEOUT
 from .credentials import clean_token
 from .errors import ConfigurationError
 from .retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DEADLINE
+from .validation import DEFAULT_ACCESS_PROVIDER, access_provider_problem
 
-__all__ = ["AUTH_MODES", "CONFIG_KEYS", "Settings", "check_token_config", "resolve_settings"]
+__all__ = [
+    "AUTH_MODES",
+    "CONFIG_KEYS",
+    "Settings",
+    "check_token_config",
+    "program_access_provider",
+    "resolve_access_provider",
+    "resolve_settings",
+]
 
 CONFIG_KEYS: dict[str, str] = {
     "karmo:apiUrl": "KARMO_API_URL",
@@ -41,6 +57,7 @@ CONFIG_KEYS: dict[str, str] = {
     "karmo:retryDeadline": "KARMO_RETRY_DEADLINE",
     "karmo:auth": "KARMO_AUTH",
     "karmo:awsRegion": "AWS_REGION",
+    "karmo:accessProvider": "KARMO_ACCESS_PROVIDER",
 }
 """Each stack config key and the environment variable used when the stack lacks it."""
 
@@ -71,6 +88,10 @@ class Settings:
     """How requests authenticate: one of :data:`AUTH_MODES`."""
     aws_region: str | None
     """The AWS region for SigV4 signing (``aws-sigv4``); ``None``: the AWS config's."""
+    access_provider: str = DEFAULT_ACCESS_PROVIDER
+    """The access provider behind Karmo, one of
+    :data:`~pulumi_karmo_roles.validation.ACCESS_PROVIDERS`: whose limits ``check``
+    enforces besides Karmo's."""
 
 
 def resolve_settings(
@@ -86,6 +107,7 @@ def resolve_settings(
     def lookup(key: str) -> tuple[str | None, str]:
         return _lookup(stack_config, environ, key)
 
+    access_provider = resolve_access_provider(stack_config, environ)
     url, url_source = lookup("karmo:apiUrl")
     token, token_source = lookup("karmo:token")
     auth, auth_source = lookup("karmo:auth")
@@ -137,7 +159,45 @@ def resolve_settings(
         retry_deadline=retry_deadline,
         auth=auth,
         aws_region=lookup("karmo:awsRegion")[0],
+        access_provider=access_provider,
     )
+
+
+def resolve_access_provider(
+    stack_config: Mapping[str, str | None], environ: Mapping[str, str]
+) -> str:
+    """The access provider (``karmo:accessProvider``, else ``KARMO_ACCESS_PROVIDER``,
+    else ``workos``), read alone: it needs no other setting, so ``check`` can use it in a
+    preview without credentials.
+
+    :raises ConfigurationError: neither ``workos`` nor ``generic``; the message names
+        the key or variable it came from.
+    """
+    value, source = _lookup(stack_config, environ, "karmo:accessProvider")
+    if value is None:
+        return DEFAULT_ACCESS_PROVIDER
+    problem = access_provider_problem(value)
+    if problem:
+        raise ConfigurationError(
+            f"{source} {problem} (workos for Karmo's WorkOS mode, generic for any other "
+            "access provider)."
+        )
+    return value
+
+
+def program_access_provider(environ: Mapping[str, str] | None = None) -> str:
+    """The access provider of the running Pulumi program: its stack's
+    ``karmo:accessProvider``, else ``KARMO_ACCESS_PROVIDER``, else ``workos``, the same
+    value the provider process gets. Outside a program (the Pulumi SDK not loaded) the
+    stack config is not consulted, and the SDK is not imported.
+
+    :raises ConfigurationError: see :func:`resolve_access_provider`.
+    """
+    stack_config: dict[str, str | None] = {}
+    pulumi = sys.modules.get("pulumi")
+    if pulumi is not None:
+        stack_config["karmo:accessProvider"] = pulumi.Config("karmo").get("accessProvider")
+    return resolve_access_provider(stack_config, os.environ if environ is None else environ)
 
 
 def _positive_seconds(text: str | None, source: str, *, default: float) -> float:
