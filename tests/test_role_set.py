@@ -22,6 +22,7 @@ from mocks import run, runtime
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleSet
+from pulumi_karmo_roles.catalog import Catalog
 from pulumi_karmo_roles.errors import CatalogError, InputError
 
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
@@ -283,6 +284,14 @@ def test_a_generic_stack_declares_what_only_workos_refuses(tmp_path: Path) -> No
         config=config,
     ).roles()
     assert set(roles) == {"files/org_a/org-admin-", "files/org_a/org-viewer"}
+
+
+def test_a_catalog_object_is_checked_again_for_the_stacks_access_provider() -> None:
+    catalog = Catalog.from_mapping({"roles": WORKOS_ONLY}, source="c", access_provider="generic")
+    with pytest.raises(CatalogError, match=r"^OrganizationRoleSet 'tenants' .*\(2 problems\)"):
+        run(role_set(["org_a"], catalog))
+    config = {"karmo:accessProvider": "generic"}
+    assert len(run(role_set(["org_a"], catalog), config=config).roles()) == 2
 
 
 def test_a_single_role_over_workos_limits_fails_check_in_the_program() -> None:
