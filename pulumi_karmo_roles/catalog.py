@@ -12,7 +12,9 @@ Pulumi should own them, its permissions::
         name: Viewer            # no permissions: Pulumi never touches them
 
 Every entry is checked with the same rules as ``pulumi preview`` (the
-:mod:`~pulumi_karmo_roles.validation` functions), plus what a file can get wrong: unknown
+:mod:`~pulumi_karmo_roles.validation` functions, for the access provider the stack uses:
+its ``karmo:accessProvider``, else ``KARMO_ACCESS_PROVIDER``, else ``workos``, whose
+limits are 48 characters for a slug or a name), plus what a file can get wrong: unknown
 keys, a value of the wrong type, a slug given twice. A bad catalog raises a
 :class:`~pulumi_karmo_roles.errors.CatalogError` that names the file and, for each
 problem, the path inside it, e.g. ``roles.org-admin.permissions[1]``.
@@ -31,11 +33,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+)
 from pydantic_core import PydanticCustomError
 
-from .errors import CatalogError
-from .validation import _show, name_problem, permissions_problem, slug_problem
+from .errors import CatalogError, ConfigurationError
+from .validation import (
+    _show,
+    access_provider_problem,
+    name_problem,
+    permissions_problem,
+    slug_problem,
+)
 
 __all__ = ["MAX_CATALOG_BYTES", "MAX_DEPTH", "Catalog", "RoleSpec", "load_catalog"]
 
@@ -48,16 +63,45 @@ MAX_DEPTH = 16
 _MAX_PROBLEMS = 10
 
 
-def _checked(problem_of: Any) -> Any:
-    """A pydantic after-validator that applies one of validation.py's rules."""
+_CONTEXT_KEY = "access_provider"
 
-    def check(value: Any) -> Any:
-        problem = problem_of(value)
+
+def _checked(problem_of: Any, *, per_access_provider: bool = False) -> Any:
+    """A pydantic after-validator that applies one of validation.py's rules; with
+    ``per_access_provider``, the rule for the access provider in the validation context
+    (see :meth:`Catalog.from_mapping`)."""
+
+    def check(value: Any, info: ValidationInfo) -> Any:
+        if per_access_provider:
+            problem = problem_of(value, _access_provider(info.context))
+        else:
+            problem = problem_of(value)
         if problem:
             raise PydanticCustomError("karmo_rule", "{problem}", {"problem": problem})
         return value
 
     return AfterValidator(check)
+
+
+def _access_provider(context: Any) -> str:
+    """The access provider a validation applies: the one ``from_mapping`` put in the
+    context, else (a RoleSpec built directly) the running program's."""
+    if isinstance(context, dict) and _CONTEXT_KEY in context:
+        return str(context[_CONTEXT_KEY])
+    from .config import program_access_provider  # loads httpx: only when needed
+
+    return program_access_provider()
+
+
+def _resolve_access_provider(access_provider: str | None) -> str:
+    if access_provider is None:
+        from .config import program_access_provider
+
+        return program_access_provider()
+    problem = access_provider_problem(access_provider)
+    if problem:
+        raise ConfigurationError(f"access_provider {problem}")
+    return access_provider
 
 
 def _permission_problem(value: Any) -> str | None:
@@ -67,7 +111,7 @@ def _permission_problem(value: Any) -> str | None:
     return None if problem is None else re.sub(r"^permissions\[0\]\s*", "", problem)
 
 
-Slug = Annotated[str, _checked(slug_problem)]
+Slug = Annotated[str, _checked(slug_problem, per_access_provider=True)]
 Permission = Annotated[str, _checked(_permission_problem)]
 
 
@@ -75,9 +119,11 @@ class RoleSpec(BaseModel):
     """One role of a catalog: its display name and, optionally, the permission set
     Pulumi owns."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # A RoleSpec checked under one access provider is checked again in a catalog that
+    # declares another.
+    model_config = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
 
-    name: Annotated[str, _checked(name_problem)]
+    name: Annotated[str, _checked(name_problem, per_access_provider=True)]
     """The role's display name, e.g. ``Organization Admin``."""
     permissions: Annotated[list[Permission], _checked(permissions_problem)] | None = None
     """The role's complete permission set, or ``None`` to leave its permissions unmanaged."""
@@ -86,28 +132,36 @@ class RoleSpec(BaseModel):
 class Catalog(BaseModel):
     """A role catalog: ``{slug: RoleSpec}``, the roles declared in every organization."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, revalidate_instances="always")
 
     roles: dict[Slug, RoleSpec] = Field(min_length=1)
     """The roles, keyed by slug (e.g. ``org-admin``)."""
 
     @classmethod
-    def from_mapping(cls, data: Any, *, source: str) -> Catalog:
-        """Validate a parsed catalog, ``{"roles": {slug: {"name": ..., ...}}}``.
+    def from_mapping(cls, data: Any, *, source: str, access_provider: str | None = None) -> Catalog:
+        """Validate a parsed catalog, ``{"roles": {slug: {"name": ..., ...}}}``, or check
+        a :class:`Catalog` again.
 
         :param source: What the catalog is, for error messages (a file name, or
             ``OrganizationRoleSet 'tenants'``).
+        :param access_provider: Whose rules slugs and names follow besides Karmo's:
+            ``workos`` or ``generic`` (see :mod:`~pulumi_karmo_roles.validation`). By
+            default the stack's: ``karmo:accessProvider`` in a Pulumi program, else
+            ``KARMO_ACCESS_PROVIDER``, else ``workos``.
         :raises CatalogError: naming ``source`` and the path of each problem.
+        :raises ConfigurationError: the access provider is neither ``workos`` nor
+            ``generic``.
         """
-        if isinstance(data, Catalog):
-            return data
+        context = {_CONTEXT_KEY: _resolve_access_provider(access_provider)}
         try:
-            return cls.model_validate(data)
+            return cls.model_validate(data, context=context)
         except ValidationError as exc:
             raise CatalogError(_describe(source, exc)) from None
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str]) -> Catalog:
+    def from_file(
+        cls, path: str | os.PathLike[str], *, access_provider: str | None = None
+    ) -> Catalog:
         """Read and validate a catalog file: ``.json``, or ``.yaml``/``.yml`` (needs the
         ``yaml`` extra). A relative path is relative to the working directory, which for
         ``pulumi`` is the project directory.
@@ -116,9 +170,13 @@ class Catalog(BaseModel):
         most :data:`MAX_DEPTH` deep, and no YAML anchors or aliases (an alias "bomb" of a
         few hundred bytes would otherwise expand to gigabytes).
 
+        :param access_provider: ``workos`` or ``generic``; by default the stack's (see
+            :meth:`from_mapping`).
         :raises CatalogError: the file cannot be read or parsed, breaks a bound or a rule,
             or is YAML and PyYAML is not installed; the message names the file and the
             path of each problem.
+        :raises ConfigurationError: the access provider is neither ``workos`` nor
+            ``generic``.
         """
         shown = os.fspath(path)
         suffix = Path(shown).suffix.lower()
@@ -137,12 +195,14 @@ class Catalog(BaseModel):
         except (OSError, UnicodeDecodeError) as exc:
             raise CatalogError(f"{shown}: cannot read the role catalog: {exc}") from None
         data = _parse_json(shown, text) if suffix == ".json" else _parse_yaml(shown, text)
-        return cls.from_mapping(data, source=shown)
+        return cls.from_mapping(data, source=shown, access_provider=access_provider)
 
 
-def load_catalog(path: str | os.PathLike[str]) -> dict[str, RoleSpec]:
+def load_catalog(
+    path: str | os.PathLike[str], *, access_provider: str | None = None
+) -> dict[str, RoleSpec]:
     """The roles of a catalog file, ``{slug: RoleSpec}``; see :meth:`Catalog.from_file`."""
-    return dict(Catalog.from_file(path).roles)
+    return dict(Catalog.from_file(path, access_provider=access_provider).roles)
 
 
 def _describe(source: str, exc: ValidationError) -> str:

@@ -98,7 +98,9 @@ def claim_role(
 
     def claim(org: Any, role_slug: Any, secret: bool = False) -> Any:
         # An invalid id or slug names no role: check() reports it, in the same preview.
-        if organization_id_problem(org) or slug_problem(role_slug):
+        # Karmo's own slug rule: a slug only the access provider refuses still names one
+        # role, and two claims of it are still a conflict.
+        if organization_id_problem(org) or slug_problem(role_slug, "generic"):
             return org
         claimant = _Claimant(resource_name, parent, secret)
         earlier = _record(org, role_slug, claimant)

@@ -10,16 +10,23 @@ Pulumi config             environment               default
 ``karmo:retryDeadline``   ``KARMO_RETRY_DEADLINE``  120 seconds for one operation, in all
 ``karmo:auth``            ``KARMO_AUTH``            ``token`` (or ``aws-sigv4``)
 ``karmo:awsRegion``       ``AWS_REGION``            the AWS configuration's region
+``karmo:accessProvider``  ``KARMO_ACCESS_PROVIDER`` ``workos`` (or ``generic``)
 ========================  ========================  ============================================
 
 The defaults live with the code they configure (:mod:`.client`, :mod:`.retry`). A token
 is stripped of surrounding whitespace; one with whitespace, control or non-ASCII
 characters inside is refused here, before any request.
+
+``karmo:accessProvider`` says whose rules a role must also follow at preview (see
+:mod:`.validation`); :func:`resolve_access_provider` reads it alone, so a preview needs
+no credentials, and :func:`program_access_provider` reads it in the Pulumi program.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -30,6 +37,7 @@ from .client import DEFAULT_TIMEOUT, DEFAULT_WORKOS_API_URL
 from .credentials import clean_token
 from .errors import ConfigurationError
 from .retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DEADLINE
+from .validation import DEFAULT_ACCESS_PROVIDER, access_provider_problem
 
 __all__ = [
     "AUTH_MODES",
@@ -40,7 +48,9 @@ __all__ = [
     "Settings",
     "check_proxy_environment",
     "check_settings",
+    "program_access_provider",
     "read_settings",
+    "resolve_access_provider",
     "resolve_settings",
 ]
 
@@ -54,6 +64,7 @@ CONFIG_KEYS: dict[str, str] = {
     "karmo:awsRegion": "AWS_REGION",
     "karmo:workosApiKey": "WORKOS_API_KEY",
     "karmo:workosApiUrl": "WORKOS_API_URL",
+    "karmo:accessProvider": "KARMO_ACCESS_PROVIDER",
 }
 """Each stack config key and the environment variable used when the stack lacks it."""
 
@@ -99,6 +110,10 @@ class Settings:
     ``None``: reads return what the state recorded."""
     workos_api_url: str = DEFAULT_WORKOS_API_URL
     """WorkOS's API base URL, without a trailing slash."""
+    access_provider: str = DEFAULT_ACCESS_PROVIDER
+    """The access provider behind Karmo, one of
+    :data:`~pulumi_karmo_roles.validation.ACCESS_PROVIDERS`: whose limits ``check``
+    enforces besides Karmo's."""
 
 
 def resolve_settings(
@@ -193,7 +208,45 @@ def read_settings(stack_config: Mapping[str, str | None], environ: Mapping[str, 
         aws_region=lookup("karmo:awsRegion")[0],
         workos_api_key=None if workos_key is None else SecretStr(workos_key),
         workos_api_url=(workos_url or DEFAULT_WORKOS_API_URL).rstrip("/"),
+        access_provider=resolve_access_provider(stack_config, environ),
     )
+
+
+def resolve_access_provider(
+    stack_config: Mapping[str, str | None], environ: Mapping[str, str]
+) -> str:
+    """The access provider (``karmo:accessProvider``, else ``KARMO_ACCESS_PROVIDER``,
+    else ``workos``), read alone: it needs no other setting, so ``check`` can use it in a
+    preview without credentials.
+
+    :raises ConfigurationError: neither ``workos`` nor ``generic``; the message names
+        the key or variable it came from.
+    """
+    value, source = _lookup(stack_config, environ, "karmo:accessProvider")
+    if value is None:
+        return DEFAULT_ACCESS_PROVIDER
+    problem = access_provider_problem(value)
+    if problem:
+        raise ConfigurationError(
+            f"{source} {problem} (workos for Karmo's WorkOS mode, generic for any other "
+            "access provider)."
+        )
+    return value
+
+
+def program_access_provider(environ: Mapping[str, str] | None = None) -> str:
+    """The access provider of the running Pulumi program: its stack's
+    ``karmo:accessProvider``, else ``KARMO_ACCESS_PROVIDER``, else ``workos``, the same
+    value the provider process gets. Outside a program (the Pulumi SDK not loaded) the
+    stack config is not consulted, and the SDK is not imported.
+
+    :raises ConfigurationError: see :func:`resolve_access_provider`.
+    """
+    stack_config: dict[str, str | None] = {}
+    pulumi = sys.modules.get("pulumi")
+    if pulumi is not None:
+        stack_config["karmo:accessProvider"] = pulumi.Config("karmo").get("accessProvider")
+    return resolve_access_provider(stack_config, os.environ if environ is None else environ)
 
 
 def _shown(text: str) -> str:

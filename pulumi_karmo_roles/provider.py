@@ -36,11 +36,19 @@ from pulumi.dynamic import (
 from pulumi.output import Unknown
 
 from .client import KarmoClient, Session, WorkOSReader, WorkOSRole
-from .config import CONFIG_KEYS, Settings, check_settings, read_settings, resolve_settings
+from .config import (
+    CONFIG_KEYS,
+    Settings,
+    check_settings,
+    read_settings,
+    resolve_access_provider,
+    resolve_settings,
+)
 from .credentials import Credential, ServiceToken, sigv4_signer
 from .errors import InputError, KarmoError, NotFoundError, PermissionsNotAppliedError
 from .retry import RetryPolicy
 from .validation import (
+    ACCESS_PROVIDERS,
     clear_permissions_on_delete_problem,
     name_problem,
     organization_id_problem,
@@ -74,12 +82,18 @@ def _is_unknown(value: Any) -> bool:
     return isinstance(value, Unknown)
 
 
-_PROBLEMS: dict[str, Callable[[Any], str | None]] = {
-    "organization_id": organization_id_problem,
-    "slug": slug_problem,
-    "name": name_problem,
-    "permissions": functools.partial(permissions_problem, is_unknown=_is_unknown),
-    "clear_permissions_on_delete": clear_permissions_on_delete_problem,
+_Rules = dict[str, Callable[[Any], str | None]]
+
+# The rule of each input, for each access provider (karmo:accessProvider).
+_PROBLEMS: dict[str, _Rules] = {
+    access_provider: {
+        "organization_id": organization_id_problem,
+        "slug": functools.partial(slug_problem, access_provider=access_provider),
+        "name": functools.partial(name_problem, access_provider=access_provider),
+        "permissions": functools.partial(permissions_problem, is_unknown=_is_unknown),
+        "clear_permissions_on_delete": clear_permissions_on_delete_problem,
+    }
+    for access_provider in ACCESS_PROVIDERS
 }
 
 
@@ -128,6 +142,7 @@ class _Runtime:
         self.lock = threading.RLock()
         self.stack_config: dict[str, str | None] = {}
         self.session: Session | None = None
+        self.access_provider: str | None = None  # None: not configured; see _rules()
         self.client: KarmoClient | None = None
         self.reader: WorkOSReader | None = None
         self.session_factory: Callable[[Settings], Session] = build_session
@@ -139,8 +154,8 @@ class OrganizationRoleProvider(ResourceProvider):
 
     Construct it with no arguments; it reads its settings in the provider process from
     the stack config (``karmo:apiUrl``, ``karmo:token``, ``karmo:timeout``,
-    ``karmo:maxRetries``, ``karmo:retryDeadline``, ``karmo:auth``, ``karmo:awsRegion``)
-    or the environment (see :mod:`pulumi_karmo_roles.config`).
+    ``karmo:maxRetries``, ``karmo:retryDeadline``, ``karmo:auth``, ``karmo:awsRegion``,
+    ``karmo:accessProvider``) or the environment (see :mod:`pulumi_karmo_roles.config`).
     """
 
     serialize_as_secret_always = True
@@ -167,7 +182,8 @@ class OrganizationRoleProvider(ResourceProvider):
         no Karmo credentials. Every setting that is given, and the proxy variables, are
         checked here, so a malformed one fails even a preview: a token unusable in a
         header (shown never), a number out of its range, a proxy URL that cannot be used
-        (shown without its credentials).
+        (shown without its credentials), an access provider other than ``workos`` or
+        ``generic``.
 
         :raises ConfigurationError: a setting is malformed.
         """
@@ -175,8 +191,10 @@ class OrganizationRoleProvider(ResourceProvider):
         self.close()
         stack_config = {key: _text(req.config.get(key)) for key in CONFIG_KEYS}
         check_settings(stack_config, os.environ)
+        access_provider = resolve_access_provider(stack_config, os.environ)
         with runtime.lock:
             runtime.stack_config = stack_config
+            runtime.access_provider = access_provider
 
     def set_session_factory(self, factory: Callable[[Settings], Session]) -> None:
         """Build the HTTP session (shared by the Karmo client and the WorkOS reader) with
@@ -190,14 +208,21 @@ class OrganizationRoleProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the inputs; one failure per bad property. Values still unknown in a
         preview (they come from other resources) are not checked. ``permissions`` is a
-        set: a valid list comes back sorted, each entry once."""
+        set: a valid list comes back sorted, each entry once. The slug and name also
+        follow the access provider's limits (``karmo:accessProvider``, WorkOS's by
+        default); that needs no credentials.
+
+        :raises ConfigurationError: not configured, and ``KARMO_ACCESS_PROVIDER`` is
+            malformed.
+        """
+        rules = self._rules()
         inputs = {key: news[key] for key in INPUT_PROPERTIES if key in news}
         failures = []
         for key in INPUT_PROPERTIES:
             value = news.get(key)
             if isinstance(value, Unknown):
                 continue
-            problem = _PROBLEMS[key](value)
+            problem = rules[key](value)
             if problem:
                 failures.append(CheckFailure(key, problem))
         permissions = inputs.get("permissions")
@@ -227,7 +252,7 @@ class OrganizationRoleProvider(ResourceProvider):
         """Upsert the role, then set its permissions if they are managed. Both calls are
         idempotent, so a create that failed halfway (or an existing role declared in code)
         converges on the same role when run again."""
-        role = _role_inputs(props)
+        role = _role_inputs(props, self._rules())
         client = self._client()
         upserted = client.upsert_role(role.organization_id, role.slug, role.name)
         if not upserted.created:
@@ -247,7 +272,7 @@ class OrganizationRoleProvider(ResourceProvider):
         a new permission set. Dropping ``permissions`` stops managing them, and a new
         ``clear_permissions_on_delete`` only changes what a later delete does: neither
         sends a request."""
-        role = _role_inputs(news)
+        role = _role_inputs(news, self._rules())
         client = self._client()
         role_id = olds.get("role_id")
         if role.name != olds.get("name") or not role_id:
@@ -371,6 +396,14 @@ class OrganizationRoleProvider(ResourceProvider):
                 runtime.session = runtime.session_factory(settings)
             return runtime.session
 
+    def _rules(self) -> _Rules:
+        """The input rules for the configured access provider; not configured (a
+        provider used directly), ``KARMO_ACCESS_PROVIDER`` or the default."""
+        access_provider = self._runtime.access_provider
+        if access_provider is None:
+            access_provider = resolve_access_provider({}, os.environ)
+        return _PROBLEMS[access_provider]
+
     def _client(self) -> KarmoClient:
         """The shared Karmo client, built on first use, as a view whose requests share one
         retry deadline: call once per operation."""
@@ -444,8 +477,8 @@ def _permissions_changed(old: Any, new: Any) -> bool:
         return bool(old != new)
 
 
-def _role_inputs(props: dict[str, Any]) -> _Role:
-    problems = [p for p in (_PROBLEMS[key](props.get(key)) for key in INPUT_PROPERTIES) if p]
+def _role_inputs(props: dict[str, Any], rules: _Rules) -> _Role:
+    problems = [p for p in (rules[key](props.get(key)) for key in INPUT_PROPERTIES) if p]
     permissions = props.get("permissions")
     if isinstance(permissions, list) and any(map(_is_unknown, permissions)):
         problems.append("permissions holds values that are still unknown")

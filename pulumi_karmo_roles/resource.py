@@ -34,10 +34,13 @@ class OrganizationRoleArgs:
         :param organization_id: The organization (tenant) the role belongs to; in WorkOS
             mode the WorkOS organization id, e.g. ``org_123``. Changing it replaces the role.
         :param slug: The role's key in the organization: ``org-`` followed by lowercase
-            letters, numbers, hyphens or underscores, e.g. ``org-admin``. Changing it
+            letters, numbers, hyphens or underscores, e.g. ``org-admin``; under
+            ``karmo:accessProvider workos`` (the default) at most 48 characters, with no
+            leading, trailing or consecutive separator after ``org-``. Changing it
             replaces the role.
-        :param name: The human-readable name shown in the access provider, at most 255
-            characters. Changing it updates the role in place.
+        :param name: The human-readable name shown in the access provider, at most 48
+            characters under ``karmo:accessProvider workos`` (the default), 255 under
+            ``generic``. Changing it updates the role in place.
         :param permissions: The role's complete permission set (slugs matching
             ``^[a-z0-9:._*-]+$``, e.g. ``reports:export``). When given, Pulumi owns it: it
             replaces whatever the role had. When omitted, Pulumi never touches the role's
@@ -72,7 +75,8 @@ class OrganizationRoleArgs:
     @property
     @pulumi.getter(name="slug")
     def slug(self) -> pulumi.Input[str]:
-        """The role slug, ``^org-[a-z0-9_-]+$``. Changing it replaces the role."""
+        """The role slug, ``^org-[a-z0-9_-]+$`` (WorkOS's limits too under
+        ``karmo:accessProvider workos``). Changing it replaces the role."""
         return pulumi.get(self, "slug")  # type: ignore[no-any-return]
 
     @slug.setter
@@ -82,7 +86,8 @@ class OrganizationRoleArgs:
     @property
     @pulumi.getter(name="name")
     def name(self) -> pulumi.Input[str]:
-        """The display name, non-blank, at most 255 characters. Updated in place."""
+        """The display name, non-blank, at most 48 characters under
+        ``karmo:accessProvider workos`` (255 under ``generic``). Updated in place."""
         return pulumi.get(self, "name")  # type: ignore[no-any-return]
 
     @name.setter

@@ -84,15 +84,18 @@ class OrganizationRoleSet(pulumi.ComponentResource):
             :class:`~pulumi_karmo_roles.catalog.RoleSpec` values, or a
             :class:`~pulumi_karmo_roles.catalog.Catalog`); omit ``permissions`` to leave a
             role's permissions unmanaged.
-        :raises CatalogError: the catalog breaks a rule (each problem with its path).
+        :raises CatalogError: the catalog breaks a rule (each problem with its path),
+            including the limits of the stack's access provider (``karmo:accessProvider``).
         :raises InputError: an organization id cannot name resources, or is given twice.
         :raises UsageError: ``organization_ids`` is not a list or a dict (also a
             ``TypeError``).
         """
         where = f"OrganizationRoleSet {resource_name!r}"
         organizations, later = _organizations(where, organization_ids)
-        if not isinstance(catalog, Catalog):
-            catalog = Catalog.from_mapping({"roles": catalog}, source=where)
+        # A Catalog too is checked (again) for the stack's access provider.
+        catalog = Catalog.from_mapping(
+            catalog if isinstance(catalog, Catalog) else {"roles": catalog}, source=where
+        )
         super().__init__("karmo:index:OrganizationRoleSet", resource_name, None, opts)
         self._name, self._catalog = resource_name, catalog
 

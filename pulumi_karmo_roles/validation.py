@@ -2,6 +2,11 @@
 
 Each ``*_problem`` function returns ``None`` for a valid value, or a sentence that
 states the rule and quotes the offending value.
+
+The slug and name rules depend on the access provider behind Karmo (the setting
+``karmo:accessProvider``): ``generic`` is Karmo's own contract; ``workos``, the default,
+adds WorkOS's limits on organization roles, which Karmo's WorkOS mode would otherwise
+only report at deploy time.
 """
 
 from __future__ import annotations
@@ -15,11 +20,16 @@ from typing import Any
 from .errors import InputError
 
 __all__ = [
+    "ACCESS_PROVIDERS",
     "BIDI_CONTROLS",
+    "DEFAULT_ACCESS_PROVIDER",
     "NAME_MAX_LENGTH",
     "ORGANIZATION_ID_MAX_LENGTH",
     "PERMISSION_PATTERN",
     "SLUG_PATTERN",
+    "WORKOS_NAME_MAX_LENGTH",
+    "WORKOS_SLUG_MAX_LENGTH",
+    "access_provider_problem",
     "clear_permissions_on_delete_problem",
     "name_problem",
     "organization_id_problem",
@@ -32,7 +42,25 @@ SLUG_PATTERN = re.compile(r"org-[a-z0-9_-]+")
 """Karmo's rule for a role slug (matched in full): ``^org-[a-z0-9_-]+$``."""
 
 NAME_MAX_LENGTH = 255
-"""Longest role name, in characters."""
+"""Longest role name, in characters (Karmo's contract)."""
+
+ACCESS_PROVIDERS = ("workos", "generic")
+"""The values of ``karmo:accessProvider``: ``workos`` (Karmo's WorkOS mode: WorkOS's limits
+apply too) or ``generic`` (any other access provider: Karmo's contract alone)."""
+
+DEFAULT_ACCESS_PROVIDER = "workos"
+"""The access provider assumed when none is set: the mode Karmo documents."""
+
+WORKOS_SLUG_MAX_LENGTH = 48
+"""Longest slug of a WorkOS organization role, in characters (``org-`` included)."""
+
+WORKOS_NAME_MAX_LENGTH = 48
+"""Longest name of a WorkOS organization role, in characters."""
+
+_WAY_OUT = "for another access provider, set `karmo:accessProvider generic`"
+# After "org-": a run of letters and digits, then runs of them each after one separator.
+_WORKOS_SLUG_BODY = re.compile(r"[a-z0-9]+(?:[-_][a-z0-9]+)*")
+_SEPARATOR_RUN = re.compile(r"[-_]{2,}")
 
 ORGANIZATION_ID_MAX_LENGTH = 255
 """Longest organization id we send (WorkOS ids are about 30 characters)."""
@@ -132,8 +160,30 @@ def _type_problem(value: Any) -> str | None:
     return None
 
 
-def slug_problem(value: Any) -> str | None:
-    """Why ``value`` is not a valid role slug, or ``None``."""
+def _is_generic(access_provider: str) -> bool:
+    if access_provider not in ACCESS_PROVIDERS:  # a caller's bug, not a user's input
+        raise ValueError(
+            f"access_provider must be one of {ACCESS_PROVIDERS}, got {access_provider!r}"
+        )
+    return access_provider == "generic"
+
+
+def access_provider_problem(value: Any) -> str | None:
+    """Why ``value`` is not a valid ``karmo:accessProvider``, or ``None``. The sentence
+    has no subject: the caller names where the value came from."""
+    if value in ACCESS_PROVIDERS:
+        return None
+    return f"must be one of {', '.join(ACCESS_PROVIDERS)}, got {_show(value)}"
+
+
+def slug_problem(value: Any, access_provider: str = DEFAULT_ACCESS_PROVIDER) -> str | None:
+    """Why ``value`` is not a valid role slug under ``access_provider`` (one of
+    :data:`ACCESS_PROVIDERS`), or ``None``.
+
+    Every provider: ``org-`` followed by lowercase letters, digits, ``-`` or ``_``.
+    ``workos`` also: at most 48 characters, and no separator at the start or end of
+    the part after ``org-``, nor two in a row (``org-admin-`` and ``org-a__b`` fail).
+    """
     problem = _type_problem(value)
     if problem:
         return f"slug {problem}"
@@ -145,15 +195,46 @@ def slug_problem(value: Any) -> str | None:
             "slug must start with 'org-' followed by lowercase letters, numbers, hyphens "
             f"or underscores (^org-[a-z0-9_-]+$), got {_show(value)}"
         )
+    if _is_generic(access_provider):
+        return None
+    if len(value) > WORKOS_SLUG_MAX_LENGTH:
+        return (
+            f"slug must be at most {WORKOS_SLUG_MAX_LENGTH} characters (WorkOS's limit; "
+            f"{_WAY_OUT}), got {len(value)}: {_show(value)}"
+        )
+    body = value[len("org-") :]
+    if not _WORKOS_SLUG_BODY.fullmatch(body):
+        if body[0] in "-_":
+            where = f"{body[0]!r} right after 'org-'"
+        elif body[-1] in "-_":
+            where = f"trailing {body[-1]!r}"
+        else:
+            found = _SEPARATOR_RUN.search(body)
+            assert found is not None  # the only other way to miss the pattern
+            where = f"{found.group()!r} in a row"
+        return (
+            "slug must have no leading, trailing or consecutive separators ('-' or '_') "
+            f"after 'org-' (WorkOS's rule; {_WAY_OUT}), got {_show(value)} ({where})"
+        )
     return None
 
 
-def name_problem(value: Any) -> str | None:
-    """Why ``value`` is not a valid role name, or ``None``."""
+def name_problem(value: Any, access_provider: str = DEFAULT_ACCESS_PROVIDER) -> str | None:
+    """Why ``value`` is not a valid role name under ``access_provider`` (one of
+    :data:`ACCESS_PROVIDERS`), or ``None``.
+
+    Every provider: visible text, no control or bidirectional characters, at most 255
+    characters. ``workos``: at most 48 characters.
+    """
     problem = _type_problem(value)
     if problem:
         return f"name {problem}"
     # Length first: a huge value is refused without scanning it.
+    if not _is_generic(access_provider) and len(value) > WORKOS_NAME_MAX_LENGTH:
+        return (
+            f"name must be at most {WORKOS_NAME_MAX_LENGTH} characters (WorkOS's limit; "
+            f"{_WAY_OUT}), got {len(value)}: {_show(value)}"
+        )
     if len(value) > NAME_MAX_LENGTH:
         return (
             f"name must be at most {NAME_MAX_LENGTH} characters, got {len(value)}: {_show(value)}"
@@ -263,6 +344,8 @@ def _few(items: list[str]) -> str:
 
 def split_resource_id(resource_id: str) -> tuple[str, str]:
     """Split a resource id ``"{organization_id}/{slug}"`` (e.g. ``org_123/org-admin``).
+    The slug is held to Karmo's own rule only: an id names a role that exists, whatever
+    the access provider's limits on new ones.
 
     :raises InputError: the id does not have that form or a part breaks its rule.
     """
@@ -272,7 +355,7 @@ def split_resource_id(resource_id: str) -> tuple[str, str]:
             f"OrganizationRole id must be '<organization_id>/<slug>', e.g. "
             f"'org_123/org-admin', got {_show(resource_id)}"
         )
-    problem = organization_id_problem(organization_id) or slug_problem(slug)
+    problem = organization_id_problem(organization_id) or slug_problem(slug, "generic")
     if problem:
         raise InputError(f"OrganizationRole id {_show(resource_id)} is malformed: {problem}")
     return organization_id, slug

@@ -154,6 +154,15 @@ STEPS = [
         ok=False,
     ),
     Step(
+        "WorkOS's limits fail the preview",
+        "Under `karmo:accessProvider workos`, the default, a slug or name WorkOS would "
+        "refuse at deploy time fails the preview, naming the rule and the way out for "
+        "other access providers.",
+        program(slug="org-support-", name="Customer Support, for every region and every tier"),
+        PREVIEW,
+        ok=False,
+    ),
+    Step(
         "`pulumi destroy`",
         "Karmo has no delete: each role stays, with a warning.",
         program(),

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pulumi
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.rpc import deserialize_properties, is_rpc_secret, unwrap_rpc_secret
 from pulumi.runtime.settings import reset_options
@@ -113,12 +115,14 @@ def runtime(
     pulumi.runtime.set_mocks(
         recorder, project=project, stack="dev", preview=preview, monitor=RecordingMonitor(recorder)
     )
-    pulumi.runtime.set_all_config(
-        {
-            f"{project}:{k}": v if isinstance(v, str) else json.dumps(v)
-            for k, v in (config or {}).items()
-        }
-    )
+    # A key with a namespace ("karmo:accessProvider") is the provider's; others the project's.
+    stack_config = {
+        k if ":" in k else f"{project}:{k}": v if isinstance(v, str) else json.dumps(v)
+        for k, v in (config or {}).items()
+    }
+    pulumi.runtime.set_all_config(stack_config)
+    # The engine configures the provider with the stack config, so the mocks' does too.
+    recorder.provider.configure(ConfigureRequest(Config(stack_config, project)))
     try:
         yield recorder
     finally:

@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
+from conftest import configured_provider
 
 from pulumi_karmo_roles.catalog import Catalog, RoleSpec, load_catalog
-from pulumi_karmo_roles.errors import CatalogError, InputError
-from pulumi_karmo_roles.provider import OrganizationRoleProvider
+from pulumi_karmo_roles.errors import CatalogError, ConfigurationError, InputError
 from pulumi_karmo_roles.validation import name_problem, permissions_problem, slug_problem
 
 BAD_YAML = """\
@@ -94,10 +95,23 @@ def test_every_problem_is_named_with_its_file_and_path(
     assert isinstance(caught.value, InputError)
 
 
-# Values on both sides of each rule. The catalog must refuse exactly what the provider's
-# check refuses, because it applies the same functions.
-NAMES = ["Admin", "", "   ", "x" * 255, "x" * 256, "Tab\there", "Ünïcode ok"]
-SLUGS = ["org-admin", "org-a_b-1", "admin", "org-", "org-Admin", "org-a.b"]
+# Values on both sides of each rule, under each access provider. The catalog must refuse
+# exactly what the provider's check refuses, because it applies the same functions.
+NAMES = ["Admin", "", "   ", "x" * 48, "x" * 49, "x" * 255, "x" * 256, "Tab\there", "Ünïcode ok"]
+SLUGS = [
+    "org-admin",
+    "org-a_b-1",
+    "admin",
+    "org-",
+    "org-Admin",
+    "org-a.b",
+    "org-admin-",
+    "org-_a",
+    "org-a__b",
+    "org-" + "a" * 44,
+    "org-" + "a" * 45,
+]
+ACCESS_PROVIDERS = ["workos", "generic"]
 PERMISSIONS: list[list[Any]] = [
     ["reports:read", "billing:*", "a.b_c-d"],
     ["Reports:read"],
@@ -107,32 +121,45 @@ PERMISSIONS: list[list[Any]] = [
 ]
 
 
-def _check_refuses(slug: str, name: str, permissions: list[Any] | None) -> bool:
+def _check_refuses(
+    slug: str, name: str, permissions: list[Any] | None, access_provider: str = "workos"
+) -> bool:
     inputs: dict[str, Any] = {"organization_id": "org_1", "slug": slug, "name": name}
     if permissions is not None:
         inputs["permissions"] = permissions
-    return bool(OrganizationRoleProvider().check({}, inputs).failures)
+    provider = configured_provider(None, {"karmo:accessProvider": access_provider})
+    return bool(provider.check({}, inputs).failures)
 
 
-def _catalog_refuses(slug: str, name: str, permissions: list[Any] | None) -> bool:
+def _catalog_refuses(
+    slug: str, name: str, permissions: list[Any] | None, access_provider: str = "workos"
+) -> bool:
     role: dict[str, Any] = {"name": name}
     if permissions is not None:
         role["permissions"] = permissions
     try:
-        Catalog.from_mapping({"roles": {slug: role}}, source="test")
+        Catalog.from_mapping(
+            {"roles": {slug: role}}, source="test", access_provider=access_provider
+        )
     except CatalogError:
         return True
     return False
 
 
+@pytest.mark.parametrize("access_provider", ACCESS_PROVIDERS)
 @pytest.mark.parametrize("name", NAMES)
-def test_names_follow_the_check_rule(name: str) -> None:
-    assert _catalog_refuses("org-a", name, None) == _check_refuses("org-a", name, None)
+def test_names_follow_the_check_rule(name: str, access_provider: str) -> None:
+    assert _catalog_refuses("org-a", name, None, access_provider) == _check_refuses(
+        "org-a", name, None, access_provider
+    )
 
 
+@pytest.mark.parametrize("access_provider", ACCESS_PROVIDERS)
 @pytest.mark.parametrize("slug", SLUGS)
-def test_slugs_follow_the_check_rule(slug: str) -> None:
-    assert _catalog_refuses(slug, "A", None) == _check_refuses(slug, "A", None)
+def test_slugs_follow_the_check_rule(slug: str, access_provider: str) -> None:
+    assert _catalog_refuses(slug, "A", None, access_provider) == _check_refuses(
+        slug, "A", None, access_provider
+    )
 
 
 @pytest.mark.parametrize("permissions", PERMISSIONS)
@@ -140,11 +167,108 @@ def test_permissions_follow_the_check_rule(permissions: list[Any]) -> None:
     assert _catalog_refuses("org-a", "A", permissions) == _check_refuses("org-a", "A", permissions)
 
 
-def test_the_rules_are_exercised_both_ways() -> None:
-    # The parametrized lists above hold values each rule accepts and refuses.
-    outcomes = {_check_refuses(slug, "A", None) for slug in SLUGS}
-    outcomes |= {_check_refuses("org-a", name, None) for name in NAMES}
+@pytest.mark.parametrize("access_provider", ACCESS_PROVIDERS)
+def test_the_rules_are_exercised_both_ways(access_provider: str) -> None:
+    # The parametrized lists above hold values each rule accepts and refuses, and values
+    # only one access provider refuses.
+    outcomes = {_check_refuses(slug, "A", None, access_provider) for slug in SLUGS}
+    outcomes |= {_check_refuses("org-a", name, None, access_provider) for name in NAMES}
     assert outcomes == {True, False}
+    differ = [
+        (slug, name)
+        for slug, name in [(s, "A") for s in SLUGS] + [("org-a", n) for n in NAMES]
+        if _check_refuses(slug, name, None, "workos") != _check_refuses(slug, name, None, "generic")
+    ]
+    assert len(differ) == 6
+
+
+# The access provider's limits (karmo:accessProvider) ------------------------------------
+
+WORKOS_ONLY = """\
+roles:
+  org-admin-:
+    name: Organization Admin
+  org-viewer:
+    name: Viewer of everything in every organization, always
+"""
+
+
+def test_workos_limits_apply_by_default_with_path_and_rule(tmp_path: Path) -> None:
+    path = write(tmp_path, "roles.yaml", WORKOS_ONLY)
+    with pytest.raises(CatalogError) as caught:
+        Catalog.from_file(path)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"{path} is not a valid role catalog (2 problems):"
+    long_name = "Viewer of everything in every organization, always"
+    assert sorted(line.strip() for line in lines[1:]) == sorted(
+        [
+            f"roles.org-admin-: {slug_problem('org-admin-', 'workos')}",
+            f"roles.org-viewer.name: {name_problem(long_name, 'workos')}",
+        ]
+    )
+    text = str(caught.value)
+    assert "after 'org-' (WorkOS's rule; for another access provider, set" in text
+    assert "at most 48 characters (WorkOS's limit; for another access provider, set" in text
+    assert "`karmo:accessProvider generic`" in text
+
+
+def test_generic_accepts_what_only_workos_refuses(tmp_path: Path) -> None:
+    path = write(tmp_path, "roles.yaml", WORKOS_ONLY)
+    assert set(load_catalog(path, access_provider="generic")) == {"org-admin-", "org-viewer"}
+
+
+def test_the_access_provider_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "roles.yaml", WORKOS_ONLY)
+    monkeypatch.setenv("KARMO_ACCESS_PROVIDER", "generic")
+    assert set(load_catalog(path)) == {"org-admin-", "org-viewer"}
+    # An explicit one wins.
+    with pytest.raises(CatalogError, match="2 problems"):
+        load_catalog(path, access_provider="workos")
+
+
+def test_the_access_provider_comes_from_the_programs_stack_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "roles.yaml", WORKOS_ONLY)
+    monkeypatch.setenv("KARMO_ACCESS_PROVIDER", "workos")  # the stack's value wins
+    pulumi.runtime.set_all_config({"karmo:accessProvider": "generic"})
+    try:
+        assert set(load_catalog(path)) == {"org-admin-", "org-viewer"}
+    finally:
+        pulumi.runtime.set_all_config({})
+    with pytest.raises(CatalogError):
+        load_catalog(path)
+
+
+def test_a_malformed_access_provider_is_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "roles.json", '{"roles": {"org-a": {"name": "A"}}}')
+    with pytest.raises(ConfigurationError, match="access_provider must be one of workos, generic"):
+        load_catalog(path, access_provider="okta")
+    monkeypatch.setenv("KARMO_ACCESS_PROVIDER", "okta")
+    with pytest.raises(ConfigurationError, match="KARMO_ACCESS_PROVIDER must be one of"):
+        load_catalog(path)
+
+
+def test_a_catalog_is_checked_again_for_another_access_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    generic = Catalog.from_mapping(
+        {"roles": {"org-a": {"name": "N" * 49}}}, source="a", access_provider="generic"
+    )
+    refused = r"^again .*\n  roles\.org-a\.name: name must be at most 48 characters"
+    with pytest.raises(CatalogError, match=refused):
+        Catalog.from_mapping(generic, source="again", access_provider="workos")
+    assert Catalog.from_mapping(generic, source="again", access_provider="generic") == generic
+    # A RoleSpec built alone follows the program's access provider, and is checked again
+    # in a catalog.
+    monkeypatch.setenv("KARMO_ACCESS_PROVIDER", "generic")
+    spec = RoleSpec(name="N" * 49)
+    with pytest.raises(CatalogError, match=refused):
+        Catalog.from_mapping({"roles": {"org-a": spec}}, source="again", access_provider="workos")
 
 
 @pytest.mark.parametrize(

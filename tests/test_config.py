@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from conftest import TOKEN
 
-from pulumi_karmo_roles.config import check_settings, resolve_settings
+from pulumi_karmo_roles.config import (
+    check_settings,
+    program_access_provider,
+    resolve_access_provider,
+    resolve_settings,
+)
 from pulumi_karmo_roles.errors import ConfigurationError, KarmoError
 
 BASE = {"karmo:apiUrl": "https://karmo.example/auth-api/", "karmo:token": TOKEN}
@@ -177,3 +182,89 @@ def test_every_given_setting_is_checked_without_requiring_any() -> None:
     ):
         with pytest.raises(ConfigurationError):
             check_settings(bad, {})
+
+
+# karmo:accessProvider -------------------------------------------------------------------
+
+
+def test_the_access_provider_defaults_to_workos() -> None:
+    assert resolve_settings(BASE, {}).access_provider == "workos"
+    assert resolve_access_provider({}, {}) == "workos"
+
+
+@pytest.mark.parametrize(
+    ("stack", "environ", "expected"),
+    [
+        ({"karmo:accessProvider": "generic"}, {}, "generic"),
+        ({}, {"KARMO_ACCESS_PROVIDER": "generic"}, "generic"),
+        ({"karmo:accessProvider": "workos"}, {"KARMO_ACCESS_PROVIDER": "generic"}, "workos"),
+        ({"karmo:accessProvider": " "}, {"KARMO_ACCESS_PROVIDER": "generic"}, "generic"),
+        ({"karmo:accessProvider": None}, {"KARMO_ACCESS_PROVIDER": ""}, "workos"),
+    ],
+)
+def test_the_access_provider_from_stack_config_then_environment(
+    stack: dict[str, str | None], environ: dict[str, str], expected: str
+) -> None:
+    assert resolve_access_provider(stack, environ) == expected
+    assert resolve_settings({**BASE, **stack}, environ).access_provider == expected
+
+
+def test_the_access_provider_is_read_without_credentials() -> None:
+    # A preview resolves it alone: no apiUrl, no token, nothing else is looked at.
+    assert resolve_access_provider({"karmo:accessProvider": "generic"}, {}) == "generic"
+    with pytest.raises(ConfigurationError):
+        resolve_settings({"karmo:accessProvider": "generic"}, {})
+
+
+@pytest.mark.parametrize(
+    ("stack", "environ", "source", "value"),
+    [
+        ({"karmo:accessProvider": "okta"}, {}, "karmo:accessProvider", "'okta'"),
+        ({"karmo:accessProvider": "WorkOS"}, {}, "karmo:accessProvider", "'WorkOS'"),
+        ({}, {"KARMO_ACCESS_PROVIDER": "auth0"}, "KARMO_ACCESS_PROVIDER", "'auth0'"),
+    ],
+)
+def test_a_malformed_access_provider_is_one_clear_line(
+    stack: dict[str, str], environ: dict[str, str], source: str, value: str
+) -> None:
+    for resolve in (resolve_access_provider, resolve_settings):
+        with pytest.raises(ConfigurationError) as caught:
+            resolve({**BASE, **stack}, environ)
+        text = str(caught.value)
+        assert text.startswith(f"{source} must be one of workos, generic, got {value}")
+        assert "\n" not in text
+
+
+def test_program_access_provider_reads_the_stack_then_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pulumi
+
+    assert program_access_provider({}) == "workos"
+    assert program_access_provider({"KARMO_ACCESS_PROVIDER": "generic"}) == "generic"
+    pulumi.runtime.set_all_config({"karmo:accessProvider": "generic"})
+    try:
+        assert program_access_provider({}) == "generic"
+        assert program_access_provider({"KARMO_ACCESS_PROVIDER": "workos"}) == "generic"
+        pulumi.runtime.set_all_config({"karmo:accessProvider": "okta"})
+        with pytest.raises(ConfigurationError, match="karmo:accessProvider must be one of"):
+            program_access_provider({})
+    finally:
+        pulumi.runtime.set_all_config({})
+    monkeypatch.setenv("KARMO_ACCESS_PROVIDER", "generic")
+    assert program_access_provider() == "generic"  # os.environ by default
+
+
+def test_program_access_provider_does_not_load_the_pulumi_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys; os.environ['KARMO_ACCESS_PROVIDER'] = 'generic'; "
+        "from pulumi_karmo_roles.config import program_access_provider as p; "
+        "print(p(), 'pulumi' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.split() == ["generic", "False"]

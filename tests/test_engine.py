@@ -81,6 +81,66 @@ def test_check_needs_no_credentials(sandbox: SandboxServer) -> None:
         process.close()
 
 
+# the access provider's rules, configured as the engine does --------------------------
+
+WAY_OUT = "for another access provider, set `karmo:accessProvider generic`"
+
+
+@pytest.fixture(scope="module", params=["workos", "generic", "unset"])
+def previewing(request: pytest.FixtureRequest) -> Iterator[tuple[str, ProviderProcess]]:
+    """A provider process configured as a preview without credentials: the access
+    provider alone in the stack config (or nothing)."""
+    process = ProviderProcess()
+    mode = str(request.param)
+    process.configure({} if mode == "unset" else {"karmo:accessProvider": mode})
+    yield ("workos" if mode == "unset" else mode), process
+    process.close()
+
+
+def test_check_applies_the_configured_access_providers_rules(
+    previewing: tuple[str, ProviderProcess],
+) -> None:
+    mode, process = previewing
+    _, failures = process.check({**VALID, "name": "N" * 48, "slug": "org-a_b-c"})
+    assert failures == []
+    _, failures = process.check({**VALID, "name": "N" * 49, "slug": "org-admin-"})
+    if mode == "generic":
+        assert failures == []
+        return
+    reasons = dict(failures)
+    assert list(reasons) == ["slug", "name"]
+    assert reasons["name"] == (
+        f"name must be at most 48 characters (WorkOS's limit; {WAY_OUT}), got 49: '{'N' * 49}'"
+    )
+    assert reasons["slug"].startswith("slug must have no leading, trailing or consecutive")
+    assert f"(WorkOS's rule; {WAY_OUT}), got 'org-admin-' (trailing '-')" in reasons["slug"]
+
+
+def test_the_access_provider_variable_reaches_the_provider_process() -> None:
+    process = ProviderProcess(env={"KARMO_ACCESS_PROVIDER": "generic"})
+    try:
+        process.configure({"other:key": "ignored"})
+        assert process.check({**VALID, "name": "N" * 49})[1] == []
+    finally:
+        process.close()
+
+
+def test_a_malformed_access_provider_fails_the_preview_in_one_line() -> None:
+    process = ProviderProcess()
+    try:
+        # The process configures the provider on its first operation: the check.
+        process.configure({"karmo:accessProvider": "okta"})
+        with pytest.raises(EngineError) as caught:
+            process.check(VALID)
+        assert caught.value.message == (
+            "pulumi_karmo_roles.errors.ConfigurationError: karmo:accessProvider must be one "
+            "of workos, generic, got 'okta' (workos for Karmo's WorkOS mode, generic for any "
+            "other access provider)."
+        )
+    finally:
+        process.close()
+
+
 # diff -------------------------------------------------------------------------------
 
 

@@ -89,7 +89,28 @@ invisible_text = st.text(
     max_size=255,
 )
 bidi_controls = st.sampled_from(sorted(BIDI_CONTROLS))
-valid_inputs = st.fixed_dictionaries({"organization_id": org_ids, "slug": slugs, "name": names})
+# Karmo's own rules (karmo:accessProvider generic), and WorkOS's limits on top (workos):
+# at most 48 characters, words of letters and digits joined by single separators.
+workos_slugs = st.from_regex(r"org-[a-z0-9]{1,8}([-_][a-z0-9]{1,8}){0,4}", fullmatch=True)
+VALID_INPUTS = {
+    "generic": st.fixed_dictionaries({"organization_id": org_ids, "slug": slugs, "name": names}),
+    "workos": st.fixed_dictionaries(
+        {
+            "organization_id": org_ids,
+            "slug": workos_slugs,
+            "name": names.filter(lambda name: len(name) <= 48),
+        }
+    ),
+}
+ACCESS_PROVIDERS = sorted(VALID_INPUTS)
+
+
+def provider_for(access_provider: str) -> OrganizationRoleProvider:
+    """A provider configured with the access provider alone, as a preview would be."""
+    provider = OrganizationRoleProvider()
+    config = Config({"karmo:accessProvider": access_provider}, "hostile")
+    provider.configure(ConfigureRequest(config))
+    return provider
 
 
 HUGE = "x" * 300_000
@@ -116,33 +137,45 @@ def test_diff_never_raises(news: dict[str, Any], old_permissions: Any) -> None:
 ROLE = {"organization_id": "org_1", "slug": "org-a", "name": "Admin"}
 
 
-@given(inputs=valid_inputs)
+@pytest.mark.parametrize("access_provider", ACCESS_PROVIDERS)
+@given(data=st.data())
 def test_valid_inputs_pass_check_and_diff_against_themselves_is_empty(
-    inputs: dict[str, str],
+    access_provider: str, data: st.DataObject
 ) -> None:
-    provider = OrganizationRoleProvider()
+    inputs = data.draw(VALID_INPUTS[access_provider])
+    provider = provider_for(access_provider)
     assert provider.check({}, inputs).failures == []
     result = provider.diff(f"{inputs['organization_id']}/{inputs['slug']}", inputs, dict(inputs))
     assert result.changes is False
     assert result.replaces == []
 
 
-@pytest.fixture(scope="module")
-def roundtrip() -> Iterator[tuple[OrganizationRoleProvider, SandboxServer]]:
-    with SandboxServer(token=TOKEN) as server:
+@pytest.fixture(scope="module", params=ACCESS_PROVIDERS)
+def roundtrip(
+    request: pytest.FixtureRequest,
+) -> Iterator[tuple[OrganizationRoleProvider, SandboxServer]]:
+    """The provider and the sandbox, both under one access provider's rules."""
+    access_provider = str(request.param)
+    with SandboxServer(token=TOKEN, access_provider=access_provider) as server:
         provider = OrganizationRoleProvider()
-        config = {"karmo:apiUrl": server.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"}
+        config = {
+            "karmo:apiUrl": server.url,
+            "karmo:token": TOKEN,
+            "karmo:maxRetries": "0",
+            "karmo:accessProvider": access_provider,
+        }
         provider.configure(ConfigureRequest(Config(config, "hostile")))
         yield provider, server
         provider.close()
 
 
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(inputs=valid_inputs)
+@given(data=st.data())
 def test_valid_inputs_round_trip_through_create_and_read(
-    roundtrip: tuple[OrganizationRoleProvider, SandboxServer], inputs: dict[str, str]
+    roundtrip: tuple[OrganizationRoleProvider, SandboxServer], data: st.DataObject
 ) -> None:
     provider, server = roundtrip
+    inputs = data.draw(VALID_INPUTS[server.access_provider])
     created = provider.create(dict(inputs))
     assert created.outs is not None
     assert {k: created.outs[k] for k in inputs} == inputs

@@ -57,7 +57,7 @@ def test_check_accepts_valid_inputs_and_drops_other_keys() -> None:
         ("name", " \t ", "name must not be blank"),
         ("name", "\u200b\ufeff", "name must not be blank (it needs a visible character)"),
         ("name", "\u202eAdmin", "name must not contain the bidirectional control U+202E"),
-        ("name", "x" * 256, "at most 255 characters, got 256"),
+        ("name", "x" * 49, "at most 48 characters (WorkOS's limit"),
         ("name", ["a"], "must be a string, got list"),
         ("name", None, "name is required"),
         ("organization_id", "", "must not be empty"),
@@ -78,8 +78,117 @@ def test_check_reports_each_broken_rule(prop: str, value: Any, words: str) -> No
 
 
 def test_check_accepts_boundary_values() -> None:
-    news = {"organization_id": "o", "slug": "org-a_b-9", "name": "x" * 255}
+    news = {"organization_id": "o", "slug": "org-a_b-9" + "c" * 39, "name": "x" * 48}
+    assert len(news["slug"]) == 48
     assert OrganizationRoleProvider().check({}, news).failures == []
+    generic = configured_provider(None, {"karmo:accessProvider": "generic"})
+    news = {"organization_id": "o", "slug": "org-a_b-9" + "c" * 200, "name": "x" * 255}
+    assert generic.check({}, news).failures == []
+
+
+# the access provider's rules (karmo:accessProvider) ---------------------------------
+
+WAY_OUT = "(WorkOS's limit; for another access provider, set `karmo:accessProvider generic`)"
+SEPARATORS = (
+    "slug must have no leading, trailing or consecutive separators ('-' or '_') after "
+    "'org-' (WorkOS's rule; for another access provider, set `karmo:accessProvider generic`)"
+)
+
+
+def provider_for(access_provider: str | None) -> OrganizationRoleProvider:
+    """A provider configured with only the access provider (or nothing): no credentials."""
+    if access_provider is None:
+        return OrganizationRoleProvider()
+    return configured_provider(None, {"karmo:accessProvider": access_provider})
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "reason"),
+    [
+        ("name", "N" * 49, f"name must be at most 48 characters {WAY_OUT}, got 49: '{'N' * 49}'"),
+        ("slug", "org-" + "a" * 45, f"slug must be at most 48 characters {WAY_OUT}, got 49: "
+         f"'org-{'a' * 45}'"),
+        ("slug", "org-admin-", f"{SEPARATORS}, got 'org-admin-' (trailing '-')"),
+        ("slug", "org--admin", f"{SEPARATORS}, got 'org--admin' ('-' right after 'org-')"),
+        ("slug", "org-_a", f"{SEPARATORS}, got 'org-_a' ('_' right after 'org-')"),
+        ("slug", "org-a__b", f"{SEPARATORS}, got 'org-a__b' ('__' in a row)"),
+        ("slug", "org-a-_b", f"{SEPARATORS}, got 'org-a-_b' ('-_' in a row)"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("access_provider", [None, "workos"])
+def test_workos_limits_fail_check_naming_property_rule_value_and_way_out(
+    access_provider: str | None, prop: str, value: str, reason: str
+) -> None:
+    result = provider_for(access_provider).check({}, {**VALID, prop: value})
+    assert [(f.property, f.reason) for f in result.failures] == [(prop, reason)]
+
+
+@pytest.mark.parametrize(
+    ("prop", "value"),
+    [
+        ("name", "N" * 49),
+        ("name", "N" * 255),
+        ("slug", "org-" + "a" * 45),
+        ("slug", "org-admin-"),
+        ("slug", "org--admin"),
+        ("slug", "org-_a"),
+        ("slug", "org-a__b"),
+    ],
+)
+def test_generic_applies_karmos_rules_alone(prop: str, value: str) -> None:
+    assert provider_for("generic").check({}, {**VALID, prop: value}).failures == []
+
+
+def test_generic_keeps_karmos_own_limits() -> None:
+    result = provider_for("generic").check({}, {**VALID, "name": "x" * 256, "slug": "org-A"})
+    reasons = dict((f.property, f.reason) for f in result.failures)
+    assert reasons["name"].startswith("name must be at most 255 characters, got 256: ")
+    assert "WorkOS" not in reasons["name"]
+    assert "^org-[a-z0-9_-]+$" in reasons["slug"]
+
+
+@pytest.mark.parametrize("slug", ["org-a_b-c", "org-a", "org-0", "org-admin_2-x"])
+def test_workos_accepts_single_separators_between_words(slug: str) -> None:
+    assert provider_for("workos").check({}, {**VALID, "slug": slug}).failures == []
+
+
+def test_the_access_provider_falls_back_to_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    long_name = {**VALID, "name": "N" * 49}
+    monkeypatch.setenv("KARMO_ACCESS_PROVIDER", "generic")
+    assert OrganizationRoleProvider().check({}, long_name).failures == []  # not configured
+    assert configured_provider(None).check({}, long_name).failures == []  # not in the stack
+    # The stack config wins over the environment.
+    assert provider_for("workos").check({}, long_name).failures != []
+
+
+@pytest.mark.parametrize("value", ["okta", "Generic", "workos,generic"])
+def test_a_malformed_access_provider_fails_configure_in_one_line(value: str) -> None:
+    provider = OrganizationRoleProvider()
+    config = Config({"karmo:accessProvider": value}, "karmo-test")
+    with pytest.raises(ConfigurationError) as caught:
+        provider.configure(ConfigureRequest(config))
+    assert str(caught.value) == (
+        f"karmo:accessProvider must be one of workos, generic, got {value!r} (workos for "
+        "Karmo's WorkOS mode, generic for any other access provider)."
+    )
+
+
+def test_a_malformed_access_provider_variable_fails_check_unconfigured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KARMO_ACCESS_PROVIDER", "okta")
+    with pytest.raises(ConfigurationError, match=r"^KARMO_ACCESS_PROVIDER must be one of"):
+        OrganizationRoleProvider().check({}, dict(VALID))
+
+
+def test_create_holds_to_the_access_providers_rules_before_any_request(
+    sandbox: SandboxServer,
+) -> None:
+    with pytest.raises(InputError, match="at most 48 characters"):
+        configured(sandbox.url).create({**VALID, "name": "N" * 49})
+    assert sandbox.stats().get("requests", 0) == 0
 
 
 @pytest.mark.parametrize("flag", [True, False])

@@ -22,6 +22,7 @@ from mocks import run, runtime
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleSet
+from pulumi_karmo_roles.catalog import Catalog
 from pulumi_karmo_roles.errors import CatalogError, InputError, UsageError
 
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
@@ -253,6 +254,54 @@ def test_a_bad_catalog_in_code_names_the_set_and_the_path() -> None:
     assert "OrganizationRoleSet 'tenants' is not a valid role catalog (2 problems)" in text
     assert "roles.org-admin.name: name must not be blank" in text
     assert "roles.org-viewer.permissions[1]: 'Not OK' may contain only lowercase letters" in text
+
+
+LONG_NAME = "Viewer of everything in every organization, always"  # 51 characters
+WORKOS_ONLY: dict[str, dict[str, Any]] = {
+    "org-admin-": {"name": "Admin"},
+    "org-viewer": {"name": LONG_NAME},
+}
+
+
+def test_the_access_providers_limits_fail_the_set_by_default() -> None:
+    with pytest.raises(CatalogError) as caught:
+        run(role_set(["org_a"], WORKOS_ONLY))
+    text = str(caught.value)
+    assert "OrganizationRoleSet 'tenants' is not a valid role catalog (2 problems)" in text
+    assert "roles.org-admin-: slug must have no leading, trailing or consecutive" in text
+    assert "roles.org-viewer.name: name must be at most 48 characters (WorkOS's limit" in text
+    assert "set `karmo:accessProvider generic`" in text
+
+
+def test_a_generic_stack_declares_what_only_workos_refuses(tmp_path: Path) -> None:
+    config = {"karmo:accessProvider": "generic"}
+    roles = run(role_set(["org_a"], WORKOS_ONLY), config=config).roles()
+    assert roles["tenants/org_a/org-viewer"]["name"] == LONG_NAME
+    assert set(roles) == {"tenants/org_a/org-admin-", "tenants/org_a/org-viewer"}
+    path = tmp_path / "roles.json"
+    path.write_text(json.dumps({"roles": WORKOS_ONLY}))
+    roles = run(
+        lambda: OrganizationRoleSet.from_file(path, "files", organization_ids=["org_a"]),
+        config=config,
+    ).roles()
+    assert set(roles) == {"files/org_a/org-admin-", "files/org_a/org-viewer"}
+
+
+def test_a_catalog_object_is_checked_again_for_the_stacks_access_provider() -> None:
+    catalog = Catalog.from_mapping({"roles": WORKOS_ONLY}, source="c", access_provider="generic")
+    with pytest.raises(CatalogError, match=r"^OrganizationRoleSet 'tenants' .*\(2 problems\)"):
+        run(role_set(["org_a"], catalog))
+    config = {"karmo:accessProvider": "generic"}
+    assert len(run(role_set(["org_a"], catalog), config=config).roles()) == 2
+
+
+def test_a_single_role_over_workos_limits_fails_check_in_the_program() -> None:
+    def program() -> None:
+        OrganizationRole("admin", organization_id="org_a", slug="org-admin-", name="Admin")
+
+    with pytest.raises(Exception, match="slug: slug must have no leading, trailing"):
+        run(program)
+    assert set(run(program, config={"karmo:accessProvider": "generic"}).roles()) == {"admin"}
 
 
 # --- catalog files --------------------------------------------------------------------------

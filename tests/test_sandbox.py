@@ -131,7 +131,8 @@ def test_admin_endpoints_over_http() -> None:
                     "name": "A",
                     "permissions": [],
                 }
-            ]
+            ],
+            "environment_roles": [],
         }
         stats = _admin(base + "stats")
         assert isinstance(stats, dict)

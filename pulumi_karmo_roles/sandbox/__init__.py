@@ -1,5 +1,7 @@
 """A local stand-in for Karmo, for tests, demos and trying the provider without
-credentials: ``python -m pulumi_karmo_roles.sandbox --port 8787 --token dev-token``."""
+credentials: ``python -m pulumi_karmo_roles.sandbox --port 8787 --token dev-token``.
+With ``--workos-api-key`` it also serves WorkOS's view of the same roles (see
+:mod:`.workos`)."""
 
 from .server import Faults, SandboxServer
 

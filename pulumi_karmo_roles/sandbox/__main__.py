@@ -1,4 +1,5 @@
-"""``python -m pulumi_karmo_roles.sandbox``: run the Karmo sandbox on 127.0.0.1."""
+"""``python -m pulumi_karmo_roles.sandbox``: run the Karmo sandbox on 127.0.0.1 (and,
+with ``--workos-api-key``, its WorkOS face at the root of the same address)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import ssl
 import sys
 
+from ..validation import ACCESS_PROVIDERS, DEFAULT_ACCESS_PROVIDER
 from .server import Faults, SandboxServer
 
 
@@ -13,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line and serve until interrupted."""
     parser = argparse.ArgumentParser(
         prog="python -m pulumi_karmo_roles.sandbox",
-        description="A local, in-memory stand-in for Karmo's organization-role API.",
+        description="A local, in-memory stand-in for Karmo's organization-role API, and "
+        "for WorkOS's view of the same roles.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8787, help="port (0 picks a free one)")
@@ -24,7 +27,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="require service tokens from POST /auth/token (SigV4-signed), valid this long",
     )
-    parser.add_argument("--prefix", default="", help="path prefix of the API, e.g. /auth-api")
+    parser.add_argument(
+        "--prefix", default="", help="path prefix of Karmo's API, e.g. /auth-api (not WorkOS's)"
+    )
+    parser.add_argument(
+        "--access-provider",
+        choices=ACCESS_PROVIDERS,
+        default=DEFAULT_ACCESS_PROVIDER,
+        help="whose limits upserts follow besides Karmo's (default: workos)",
+    )
+    parser.add_argument(
+        "--workos-api-key",
+        metavar="KEY",
+        help="serve WorkOS's role API at /authorization/..., accepting this API key",
+    )
     parser.add_argument(
         "--organization",
         action="append",
@@ -74,9 +90,13 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         tls=tls,
         token_lifetime=args.mint_tokens,
+        access_provider=args.access_provider,
+        workos_api_key=args.workos_api_key,
     )
     # The first line is machine-readable: harnesses wait for it.
     print(f"karmo sandbox listening on {server.url}", flush=True)
+    if args.workos_api_key:
+        print(f"workos face at {server.workos_url}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -3,37 +3,45 @@
 Standard library only (and the package's own validation rules). It implements the
 contract in ``openapi.yaml``: bearer check, validation answered with Karmo's error
 envelope, and upsert semantics (201 when the role is created, 200 when it existed).
-Roles live in memory. It is at least as strict as the provider's ``check``: an
-organization id, slug, name or permission that ``check`` refuses is answered 422 with a
-pointer (``/organizationId``, ``/slug``, ``/name``, ``/permissions/N``), so a demo never
-succeeds where the real thing would not. A ``Content-Length`` that is not a number, or
-is over 1 MiB, is answered 400.
+Roles live in memory. It is at least as strict as the provider's ``check`` under the
+same access provider (``access_provider``, ``workos`` by default: WorkOS's limits too):
+an organization id, slug, name or permission that ``check`` refuses is answered 422
+with a pointer (``/organizationId``, ``/slug``, ``/name``, ``/permissions/N``), so a
+demo never succeeds where the real thing would not. A ``Content-Length`` that is not a
+number, or is over 1 MiB, is answered 400.
 
-Faults, set at start or at run time (``POST /_sandbox/faults``):
+With ``workos_api_key`` it also serves WorkOS's organization-role API, at the root
+(``/authorization/...``), over the same roles: see :mod:`.workos`.
+
+Faults, set at start or at run time (``POST /_sandbox/faults``), apply to both faces
+(``face``: to ``karmo`` or ``workos`` only), with each face's own error bodies:
 
 * ``latency_ms``: added before every API answer;
 * ``rate_limit_share`` with ``retry_after``: that share of requests gets 429;
 * ``error_share`` with ``error_status``: that share gets a 5xx with a proxy's HTML page;
-* ``not_configured``: every request gets 503 with a Karmo body (provider not configured);
-* ``lost_answer_share``: that share of upserts is applied but answered 502;
-* ``answer_delay_ms``: a wait between applying an upsert and answering it;
+* ``not_configured`` (Karmo only): every request gets 503 with a Karmo body (provider
+  not configured);
+* ``lost_answer_share`` (Karmo only): that share of upserts is applied but answered 502;
+* ``answer_delay_ms`` (Karmo only): a wait between applying an upsert and answering it;
 * a script (``POST /_sandbox/script``): the next requests get exactly these answers,
-  e.g. ``[{"status": 500}, {"status": 429, "retry_after": "0"}, {"action": "drop"}]``.
+  e.g. ``[{"status": 500}, {"status": 429, "retry_after": "0"}, {"action": "drop"}]``;
+  an answer with ``"face": "workos"`` (or ``"karmo"``) waits for a request to that face.
   Actions: ``pass`` (answer as usual), ``drop`` (close, FIN), ``reset`` (abort,
   RST), ``truncate`` (half an answer, then RST), ``hang`` (``seconds``; then nothing,
   or the normal answer with ``"then": "answer"``). Otherwise an answer: ``status``,
-  ``body`` (``karmo`` by default, ``html``, a string or a JSON value), ``retry_after``,
-  ``code``, ``message``, ``errors``.
-* ``rate_limit_rps``: a sliding one-second window; beyond it, 429 with a decimal
-  ``Retry-After``.
+  ``body`` (the face's own error body by default, or ``karmo``, ``workos``, ``html``, a
+  string or a JSON value), ``retry_after``, ``code``, ``message``, ``errors``.
+* ``rate_limit_rps``: a sliding one-second window, one per face; beyond it, 429 with a
+  decimal ``Retry-After``.
 
 Service-token mode (``token_lifetime``): ``POST /auth/token`` needs a well-formed SigV4
 ``Authorization`` header (the signature cannot be checked without the secret key) and
 issues tokens valid that long; the API accepts only those, and answers 401 once expired.
 
 Admin endpoints under ``/_sandbox/`` need no token: ``GET roles``, ``GET stats``,
-``POST faults``, ``POST script``, ``POST reset``. The sandbox keeps the last 1000 API
-requests (never their ``Authorization`` header) for tests to inspect.
+``POST faults``, ``POST script``, ``POST reset``, ``POST environment_roles``. The
+sandbox keeps the last 1000 API requests of both faces (never their ``Authorization``
+header), each with its ``face``, for tests to inspect.
 """
 
 from __future__ import annotations
@@ -58,14 +66,19 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ..validation import (
+    DEFAULT_ACCESS_PROVIDER,
     PERMISSION_PATTERN,
+    access_provider_problem,
     name_problem,
     organization_id_problem,
     slug_problem,
 )
+from . import workos
+from .store import Role, RoleStore, new_role_id
 
 __all__ = ["Faults", "SandboxServer"]
 
+_FACES = ("karmo", "workos")
 _ROLE_PATH = re.compile(r"/organizations/([^/]+)/roles/([^/]+)(/permissions)?")
 _MAX_BODY = 1 << 20
 _SIGV4 = re.compile(
@@ -100,8 +113,11 @@ class Faults:
     answer_delay_ms: float = 0.0
     """Milliseconds to wait after applying an upsert, before answering it."""
     rate_limit_rps: float = 0.0
-    """If positive, at most this many API requests in any one-second window; beyond it,
-    429 with ``Retry-After`` set to when a request would next fit (decimal seconds)."""
+    """If positive, at most this many API requests in any one-second window, counted per
+    face; beyond it, 429 with ``Retry-After`` set to when a request would next fit
+    (decimal seconds)."""
+    face: str | None = None
+    """The face these faults apply to: ``karmo``, ``workos``, or ``None`` for both."""
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a JSON object of changes; unknown keys are an error."""
@@ -109,15 +125,10 @@ class Faults:
         unknown = set(changes) - names
         if unknown:
             raise ValueError(f"unknown fault(s): {sorted(unknown)}")
+        if changes.get("face") not in (None, *_FACES):
+            raise ValueError(f"face must be one of {_FACES} or None, got {changes['face']!r}")
         for key, value in changes.items():
             setattr(self, key, value)
-
-
-@dataclass
-class _Role:
-    role_id: str
-    name: str
-    permissions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -125,32 +136,43 @@ class _State:
     token: str
     organizations: frozenset[str] | None
     token_lifetime: int | None = None
+    access_provider: str = DEFAULT_ACCESS_PROVIDER
+    workos_api_key: str | None = None
     minted: dict[str, float] = field(default_factory=dict)
     faults: Faults = field(default_factory=Faults)
-    roles: dict[tuple[str, str], _Role] = field(default_factory=dict)
+    roles: RoleStore = field(default_factory=RoleStore)
     script: list[dict[str, Any]] = field(default_factory=list)
     stats: Counter[str] = field(default_factory=Counter)
     seen: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=1000))
     lock: threading.Lock = field(default_factory=threading.Lock)
     rng: random.Random = field(default_factory=random.Random)
-    window: deque[float] = field(default_factory=deque)
+    windows: dict[str, deque[float]] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
 
-    def admit(self, rps: float, now: float) -> float:
-        """Sliding one-second window: 0 if a request fits now, else seconds to wait."""
-        while self.window and self.window[0] <= now - 1.0:
-            self.window.popleft()
-        if len(self.window) < rps:
-            self.window.append(now)
+    def admit(self, rps: float, now: float, face: str = "karmo") -> float:
+        """Sliding one-second window of one face: 0 if a request fits now, else seconds
+        to wait."""
+        window = self.windows.setdefault(face, deque())
+        while window and window[0] <= now - 1.0:
+            window.popleft()
+        if len(window) < rps:
+            window.append(now)
             return 0.0
-        return self.window[int(len(self.window) - rps)] + 1.0 - now
+        return window[int(len(window) - rps)] + 1.0 - now
+
+    def next_scripted(self, face: str) -> dict[str, Any] | None:
+        """Take the first scripted answer meant for ``face`` (or for either face)."""
+        for i, answer in enumerate(self.script):
+            if answer.get("face") in (None, face):
+                return self.script.pop(i)
+        return None
 
     def reset(self) -> None:
         self.roles.clear()
         self.script.clear()
         self.stats.clear()
         self.seen.clear()
-        self.window.clear()
+        self.windows.clear()
         self.minted.clear()
         self.faults = Faults()
 
@@ -160,6 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
     # Without this, each keep-alive request stalls ~40 ms on delayed ACKs.
     disable_nagle_algorithm = True
     server: _Server
+    face = "karmo"
+    """The face the request being answered is for (its answers are counted so)."""
 
     def setup(self) -> None:
         if isinstance(self.request, ssl.SSLSocket):
@@ -183,22 +207,29 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._route("DELETE")
 
+    def do_PATCH(self) -> None:
+        self._route("PATCH")
+
     def _route(self, method: str) -> None:
+        path = urlsplit(self.path).path
+        prefix = self.server.prefix
+        under_prefix = bool(prefix) and path.startswith(prefix + "/")
+        # WorkOS's own paths, at the root; known before the body, for a 400's shape.
+        self.face = "workos" if workos.serves(path) and not under_prefix else "karmo"
         body = self._read_body()
         if body is None:
             return
-        path = urlsplit(self.path).path
-        prefix = self.server.prefix
         if path.startswith("/_sandbox/"):
             self._admin(method, path.removeprefix("/_sandbox/"), body)
             return
-        if prefix and path.startswith(prefix + "/"):
+        if under_prefix:
             path = path[len(prefix) :]
-        state = self.server.state
+        face, state = self.face, self.server.state
         with state.lock:
-            state.stats["requests"] += 1
+            state.stats["requests" if face == "karmo" else "workos_requests"] += 1
             state.seen.append(
                 {
+                    "face": face,
                     "method": method,
                     "path": urlsplit(self.path).path,
                     "user_agent": self.headers.get("User-Agent", ""),
@@ -206,23 +237,21 @@ class _Handler(BaseHTTPRequestHandler):
                     "body": body.decode("utf-8", errors="replace"),
                 }
             )
-            scripted = state.script.pop(0) if state.script else None
+            scripted = state.next_scripted(face)
             faults = Faults(**asdict(state.faults))
+            if faults.face not in (None, face):
+                faults = Faults()
             roll = state.rng.random()
-            wait = state.admit(faults.rate_limit_rps, state.clock()) if faults.rate_limit_rps else 0
+            rps = faults.rate_limit_rps
+            wait = state.admit(rps, state.clock(), face) if rps else 0
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if scripted is not None and self._scripted(scripted):
             return
         if wait:
-            self._karmo_error(
-                429,
-                "42900002",
-                "Rate limit exceeded.",
-                {"Retry-After": f"{max(wait, 0.001):.3f}"},
-            )
+            self._rate_limited(f"{max(wait, 0.001):.3f}", window=True)
             return
-        if faults.not_configured:
+        if faults.not_configured and face == "karmo":
             self._karmo_error(
                 503,
                 "50300001",
@@ -230,16 +259,35 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         if roll < faults.rate_limit_share:
-            headers = {"Retry-After": faults.retry_after} if faults.retry_after is not None else {}
-            self._karmo_error(
-                429, "42900001", "Configured access provider rate limited the request.", headers
-            )
+            self._rate_limited(faults.retry_after)
             return
         if roll < faults.rate_limit_share + faults.error_share:
             self._proxy_page(faults.error_status)
             return
+        if face == "workos":
+            authorization = self.headers.get("Authorization", "")
+            self._answer(*workos.answer(state, method, path, body, authorization))
+            return
         lose = roll >= 1.0 - faults.lost_answer_share
         self._api(method, path, body, lose_answer=lose, answer_delay=faults.answer_delay_ms / 1000)
+
+    def _rate_limited(self, retry_after: str | None, *, window: bool = False) -> None:
+        """429 in the face's own shape: the ``rate_limit_rps`` window, or the share."""
+        headers = {"Retry-After": retry_after} if retry_after is not None else {}
+        if self.face == "workos":
+            self._answer(*workos.error(429, "rate_limit_exceeded", "Too many requests.", headers))
+        elif window:
+            self._karmo_error(429, "42900002", "Rate limit exceeded.", headers)
+        else:
+            self._karmo_error(
+                429, "42900001", "Configured access provider rate limited the request.", headers
+            )
+
+    def _answer(self, status: int, body: Any, headers: dict[str, str]) -> None:
+        if body is None:
+            self._send(status, b"", "application/json", headers)
+        else:
+            self._json(status, body, headers)
 
     def _scripted(self, answer: dict[str, Any]) -> bool:
         """Play one scripted answer; False if it only delays the normal answer."""
@@ -267,8 +315,18 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {}
         if answer.get("retry_after") is not None:
             headers["Retry-After"] = str(answer["retry_after"])
-        kind = answer.get("body", "karmo")
-        if kind == "karmo":
+        kind = answer.get("body", self.face)
+        if kind == "workos":
+            self._answer(
+                *workos.error(
+                    status,
+                    str(answer.get("code", HTTPStatus(status).phrase.lower().replace(" ", "_"))),
+                    answer.get("message", HTTPStatus(status).phrase),
+                    headers,
+                    errors=answer.get("errors"),
+                )
+            )
+        elif kind == "karmo":
             self._karmo_error(
                 status,
                 str(answer.get("code", f"{status}00001")),
@@ -311,7 +369,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         state = self.server.state
         organization_id, slug = unquote(match.group(1)), unquote(match.group(2))
-        errors = _validate_path(organization_id, slug)
+        errors = _validate_path(organization_id, slug, state.access_provider)
         if errors:
             self._karmo_error(422, "42200003", "Request validation failed", errors=errors)
             return
@@ -326,18 +384,19 @@ class _Handler(BaseHTTPRequestHandler):
         if match.group(3):
             self._put_permissions((organization_id, slug), payload)
             return
-        errors = _validate(payload)
+        errors = _validate(payload, state.access_provider)
         if errors:
             self._karmo_error(422, "42200001", "Request validation failed", errors=errors)
             return
         with state.lock:
-            role = state.roles.get((organization_id, slug))
+            role = state.roles.get(organization_id, slug)
             created = role is None
             if role is None:
-                role = _Role(_role_id(), payload["name"])
-                state.roles[(organization_id, slug)] = role
+                role = Role(new_role_id(), payload["name"])
+                state.roles.put(organization_id, slug, role)
             else:
                 role.name = payload["name"]
+                role.touch()
             state.stats["created" if created else "updated"] += 1
         if answer_delay:
             time.sleep(answer_delay)
@@ -353,9 +412,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         state = self.server.state
         with state.lock:
-            role = state.roles.get(key)
+            role = state.roles.get(*key)
             if role is not None:
                 role.permissions = sorted(payload["permissions"])
+                role.touch()
                 state.stats["permissions"] += 1
         if role is None:
             self._karmo_error(404, "40400002", f"Role {key[1]} not found in {key[0]}")
@@ -399,11 +459,24 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, {"access_token": token, "expires_in": state.token_lifetime})
 
     def _admin(self, method: str, what: str, body: bytes) -> None:
+        self.face = "karmo"  # admin answers are counted with Karmo's, as they always were
         status, answer = self._admin_answer(method, what, body)
         self._json(status, answer)  # sent outside the lock: _send takes it too
 
     def _admin_answer(self, method: str, what: str, body: bytes) -> tuple[int, Any]:
         state = self.server.state
+        if method == "POST" and what == "environment_roles":
+            try:
+                spec = json.loads(body or b"{}")
+                slug = spec["slug"]
+                role = workos.environment_role(
+                    slug, spec["name"], spec.get("permissions", []), spec.get("description")
+                )
+            except (ValueError, TypeError, KeyError) as exc:
+                return 400, {"error": str(exc)}
+            with state.lock:
+                state.roles.environment[slug] = role
+            return 201, workos.role_object(slug, role)
         with state.lock:
             if method == "GET" and what == "roles":
                 roles = [
@@ -414,9 +487,10 @@ class _Handler(BaseHTTPRequestHandler):
                         "name": r.name,
                         "permissions": r.permissions,
                     }
-                    for (o, s), r in sorted(state.roles.items())
+                    for (o, s), r in sorted(state.roles.items(), key=lambda item: item[0])
                 ]
-                return 200, {"roles": roles}
+                environment = [workos.role_object(s, r) for s, r in state.roles.environment.items()]
+                return 200, {"roles": roles, "environment_roles": environment}
             if method == "GET" and what == "stats":
                 return 200, dict(state.stats)
             if method == "POST" and what == "faults":
@@ -440,11 +514,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not (raw.isascii() and raw.isdigit()) or int(raw) > _MAX_BODY:
             # Where this body ends is unknowable: answer, then close the connection.
             self.close_connection = True
-            self._karmo_error(
-                400,
-                "40000002",
-                f"Content-Length must be a whole number of bytes up to {_MAX_BODY}",
-            )
+            message = f"Content-Length must be a whole number of bytes up to {_MAX_BODY}"
+            if self.face == "workos":
+                self._answer(*workos.error(400, "invalid_request", message))
+            else:
+                self._karmo_error(400, "40000002", message)
             return None
         length = int(raw)
         return self.rfile.read(length) if length else b""
@@ -487,8 +561,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             lines.append("Connection: close")
         # Counted before it is sent: a client that has the answer finds it counted.
+        counter = f"status_{status}" if self.face == "karmo" else f"{self.face}_status_{status}"
         with self.server.state.lock:
-            self.server.state.stats[f"status_{status}"] += 1
+            self.server.state.stats[counter] += 1
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content)
 
 
@@ -501,12 +576,12 @@ def _error(pointer: str, problem: str, prop: str) -> dict[str, str]:
     return {"pointer": pointer, "detail": problem.removeprefix(prop + " ")}
 
 
-def _validate_path(organization_id: str, slug: str) -> list[dict[str, str]]:
+def _validate_path(organization_id: str, slug: str, access_provider: str) -> list[dict[str, str]]:
     errors = []
     problem = organization_id_problem(organization_id)
     if problem:
         errors.append(_error("/organizationId", problem, "organization_id"))
-    problem = slug_problem(slug)
+    problem = slug_problem(slug, access_provider)
     if problem:
         errors.append(_error("/slug", problem, "slug"))
     return errors
@@ -531,21 +606,14 @@ def _validate_permissions(payload: Any) -> list[dict[str, str]]:
     return errors
 
 
-def _validate(payload: Any) -> list[dict[str, str]]:
+def _validate(payload: Any, access_provider: str) -> list[dict[str, str]]:
     if not isinstance(payload, dict):
         return [{"pointer": "", "detail": "must be a JSON object"}]
     errors = [{"pointer": f"/{k}", "detail": "is not allowed"} for k in payload if k != "name"]
-    problem = name_problem(payload.get("name"))
+    problem = name_problem(payload.get("name"), access_provider)
     if problem:
         errors.append(_error("/name", problem, "name"))
     return errors
-
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def _role_id() -> str:
-    return "role_01" + "".join(secrets.choice(_CROCKFORD) for _ in range(24))
 
 
 class _Server(ThreadingHTTPServer):
@@ -580,12 +648,14 @@ class _Server(ThreadingHTTPServer):
 
 
 class SandboxServer:
-    """Karmo's role endpoint on 127.0.0.1, in a background thread.
+    """Karmo's role endpoint on 127.0.0.1, in a background thread, and WorkOS's
+    organization-role API over the same roles (see :mod:`.workos`).
 
     ::
 
-        with SandboxServer(token="dev-token") as sandbox:
+        with SandboxServer(token="dev-token", workos_api_key="sk_test_1") as sandbox:
             client = KarmoClient(sandbox.url, "dev-token")
+            # WorkOS's view of the same roles: GET {sandbox.workos_url}/authorization/...
 
     :param token: the bearer token it accepts.
     :param port: the port to listen on; 0 picks a free one (see :attr:`url`).
@@ -598,6 +668,11 @@ class SandboxServer:
         (a SigV4-signed request) instead of ``token``; they expire after this many seconds.
     :param clock: monotonic seconds for the ``rate_limit_rps`` window (tests pass a fake
         one to make the window exact).
+    :param access_provider: ``workos`` (Karmo's WorkOS mode: upserts also follow WorkOS's
+        limits, as :func:`~pulumi_karmo_roles.validation.slug_problem` and
+        :func:`~pulumi_karmo_roles.validation.name_problem` state them) or ``generic``.
+    :param workos_api_key: the API key the WorkOS face accepts (at :attr:`workos_url`);
+        without one, the WorkOS face answers every request 401.
     """
 
     _POLL_INTERVAL = 0.02
@@ -617,17 +692,28 @@ class SandboxServer:
         tls: ssl.SSLContext | None = None,
         token_lifetime: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        access_provider: str = DEFAULT_ACCESS_PROVIDER,
+        workos_api_key: str | None = None,
     ) -> None:
+        problem = access_provider_problem(access_provider)
+        if problem:
+            raise ValueError(f"access_provider {problem}")
+        self.prefix = prefix.rstrip("/")
+        if workos.serves(self.prefix + "/"):
+            raise ValueError(
+                f"prefix {prefix!r} would hide the WorkOS face, which serves {workos.PATH_PREFIX}"
+            )
         state = _State(
             token=token,
             clock=clock,
             token_lifetime=token_lifetime,
+            access_provider=access_provider,
+            workos_api_key=workos_api_key,
             organizations=frozenset(organizations) if organizations is not None else None,
             faults=faults or Faults(),
         )
         if seed is not None:
             state.rng.seed(seed)
-        self.prefix = prefix.rstrip("/")
         self._server = _Server((host, port), state, self.prefix, tls)
         self._thread: threading.Thread | None = None
 
@@ -639,8 +725,19 @@ class SandboxServer:
     @property
     def url(self) -> str:
         """The base URL to configure as ``karmo:apiUrl``."""
+        return f"{self.workos_url}{self.prefix}"
+
+    @property
+    def workos_url(self) -> str:
+        """The base URL of the WorkOS face, to configure as ``karmo:workosApiUrl``: the
+        root of the same address (WorkOS's paths, whatever :attr:`prefix` is)."""
         scheme = "https" if self._server.tls is not None else "http"
-        return f"{scheme}://127.0.0.1:{self.port}{self.prefix}"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def access_provider(self) -> str:
+        """``workos`` or ``generic``: whose limits the Karmo face's upserts follow."""
+        return self._server.state.access_provider
 
     @property
     def faults(self) -> Faults:
@@ -658,15 +755,37 @@ class SandboxServer:
             self._server.state.script.extend(answers)
 
     def roles(self) -> dict[tuple[str, str], tuple[str, str]]:
-        """The roles it holds: ``(organization_id, slug) -> (role_id, name)``."""
+        """The organization roles it holds: ``(organization_id, slug) -> (role_id,
+        name)`` (environment roles are not in it)."""
         with self._server.state.lock:
             return {k: (r.role_id, r.name) for k, r in self._server.state.roles.items()}
 
     def permissions(self, organization_id: str, slug: str) -> list[str] | None:
         """The permissions Karmo holds for a role (sorted), or None if there is no role."""
         with self._server.state.lock:
-            role = self._server.state.roles.get((organization_id, slug))
+            role = self._server.state.roles.get(organization_id, slug)
             return None if role is None else list(role.permissions)
+
+    def add_environment_role(
+        self,
+        slug: str,
+        name: str,
+        permissions: list[str] | None = None,
+        *,
+        description: str | None = None,
+    ) -> str:
+        """Add a WorkOS environment role (``type: EnvironmentRole``): in every
+        organization's list, and the single-role read's answer for ``slug`` where the
+        organization has no role of that slug. Replaces one of the same slug. Also
+        ``POST /_sandbox/environment_roles`` with ``{"slug", "name", "permissions"}``.
+
+        :returns: the role's id.
+        :raises ValueError: a slug, name, description or permission WorkOS would refuse.
+        """
+        role = workos.environment_role(slug, name, list(permissions or []), description)
+        with self._server.state.lock:
+            self._server.state.roles.environment[slug] = role
+        return role.role_id
 
     def expire_tokens(self) -> None:
         """In minted-token mode: make every token issued so far expired."""
@@ -680,13 +799,17 @@ class SandboxServer:
             return list(self._server.state.minted)
 
     def stats(self) -> dict[str, int]:
-        """Counters: ``requests``, ``connections``, ``created``, ``updated``, ``status_N``."""
+        """Counters. The Karmo face: ``requests``, ``created``, ``updated``,
+        ``permissions``, ``status_N``; the WorkOS face: ``workos_requests``,
+        ``workos_status_N``, ``workos_created``, ``workos_updated``, ``workos_deleted``,
+        ``workos_permissions``; both: ``connections``."""
         with self._server.state.lock:
             return dict(self._server.state.stats)
 
     def requests(self) -> list[dict[str, str]]:
-        """The last API requests received (method, raw path, User-Agent, Content-Type,
-        body); never the ``Authorization`` header."""
+        """The last API requests received, of both faces (``face``: ``karmo`` or
+        ``workos``; method, raw path, User-Agent, Content-Type, body); never the
+        ``Authorization`` header."""
         with self._server.state.lock:
             return list(self._server.state.seen)
 
@@ -696,7 +819,8 @@ class SandboxServer:
             self._server.state.seen.clear()
 
     def reset(self) -> None:
-        """Forget all roles, faults, scripted answers and counters."""
+        """Forget all roles (environment roles too), faults, scripted answers and
+        counters."""
         with self._server.state.lock:
             self._server.state.reset()
 
