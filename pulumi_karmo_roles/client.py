@@ -139,6 +139,17 @@ class Session:
     def __repr__(self) -> str:
         return f"Session(timeout={self.timeout!r})"
 
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
     def add_credential(self, credential: Credential) -> None:
         """Count ``credential``'s secrets among those redacted from whatever any server of
         this session says (a server may echo another service's key too)."""

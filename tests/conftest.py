@@ -32,6 +32,9 @@ set_hypothesis_home_dir(_HYPOTHESIS_HOME.name)
 TOKEN = "kt_live_7Qz9XbV2mN4pL8sR3tW6yA1c"
 """A distinctive fake token: tests assert it appears nowhere it must not."""
 
+WORKOS_KEY = "sk_test_wk/9fQ2+Lm7Xp4Zr8Tn6Vb"
+"""A distinctive fake WorkOS API key ("/" and "+": characters servers escape)."""
+
 
 _PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
@@ -47,7 +50,7 @@ def _clean_karmo_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def _sandbox_server() -> Iterator[SandboxServer]:
-    with SandboxServer(token=TOKEN, seed=7) as server:
+    with SandboxServer(token=TOKEN, seed=7, workos_api_key=WORKOS_KEY) as server:
         yield server
 
 
