@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN
+from conftest import TOKEN, WORKOS_KEY
 
 from cli.engine import ROOT, Project, cli_environment
 from pulumi_karmo_roles.sandbox import SandboxServer
@@ -104,7 +104,7 @@ def new_project(
         state = tmp_path / f"state{n}"
         state.mkdir()
         env = cli_environment(pulumi_bin, state, pulumi_home)
-        project = Project(tmp_path / f"project{n}", env, secret=TOKEN)
+        project = Project(tmp_path / f"project{n}", env, secret=TOKEN, also_secret=(WORKOS_KEY,))
         project.write_program(program)
         project.pulumi("stack", "init", "dev", "--non-interactive")
         project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)

@@ -78,16 +78,22 @@ class Run:
 class Project:
     """A Pulumi project directory with one stack (``dev``) on a local file backend.
 
-    Every run is checked for ``secret`` (the Karmo token) in its output, successful or
-    not: the token must never reach the terminal.
+    Every run is checked for each of ``secrets`` (the Karmo token, the WorkOS key) in its
+    output, successful or not: no credential may ever reach the terminal.
     """
 
     def __init__(
-        self, directory: Path, env: dict[str, str], *, secret: str, name: str = "karmo-cli"
+        self,
+        directory: Path,
+        env: dict[str, str],
+        *,
+        secret: str,
+        name: str = "karmo-cli",
+        also_secret: tuple[str, ...] = (),
     ) -> None:
         self.directory = directory
         self.env = env
-        self.secret = secret
+        self.secrets = (secret, *also_secret)
         self.runs: list[Run] = []
         self.state_directory = Path(env["PULUMI_BACKEND_URL"].removeprefix("file://"))
         directory.mkdir(parents=True, exist_ok=True)
@@ -115,7 +121,8 @@ class Project:
         )
         run = Run(tuple(args), done.returncode, done.stdout, done.stderr)
         self.runs.append(run)
-        assert self.secret not in run.output, f"the token leaked into the output of\n{run}"
+        for secret in self.secrets:
+            assert secret not in run.output, f"a credential leaked into the output of\n{run}"
         if ok:
             assert run.returncode == 0, f"expected success:\n{run}"
         return run

@@ -1,0 +1,235 @@
+"""``karmo-roles discover``: the organization roles WorkOS holds, written as what declares
+them, so existing roles can be adopted into a Pulumi program without typing them in.
+
+It reads WorkOS (``WORKOS_API_KEY``, ``WORKOS_API_URL``), through the same session as
+the provider (timeouts, retries, proxies, redaction), and writes a role catalog (YAML by
+default, or JSON) that :func:`~pulumi_karmo_roles.catalog.load_catalog` and
+``OrganizationRoleSet.from_file`` read as it is, or (``--program``) Python declarations.
+Organizations that hold the same roles share one catalog; where they differ, each group
+gets its own, so the output declares exactly what exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import unicodedata
+from collections.abc import Sequence
+from pathlib import Path
+
+from .catalog import Catalog
+from .client import Session, WorkOSReader, WorkOSRole
+from .config import read_settings
+from .errors import ConfigurationError, KarmoError
+from .retry import RetryPolicy
+
+__all__ = ["main"]
+
+Roles = dict[str, tuple[str, tuple[str, ...]]]
+"""``{slug: (name, permissions)}``: what one organization holds."""
+
+_KEY = re.compile(r"[A-Za-z0-9._-]{1,100}")  # an organization id that can name resources
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``karmo-roles discover --organization ORG [...]``: see ``--help``."""
+    parser = argparse.ArgumentParser(
+        prog="karmo-roles",
+        description="Tools for pulumi-karmo-roles.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    discover = commands.add_parser(
+        "discover",
+        help="write the organization roles WorkOS holds as a role catalog or a program",
+        description=(
+            "Read each organization's roles from WorkOS (environment roles left out) and "
+            "write what declares exactly them: a role catalog for OrganizationRoleSet."
+            "from_file, or with --program Python declarations. Needs WORKOS_API_KEY (and "
+            "WORKOS_API_URL for another WorkOS than https://api.workos.com)."
+        ),
+    )
+    discover.add_argument(
+        "--organization",
+        action="append",
+        required=True,
+        metavar="ID",
+        help="a WorkOS organization id, e.g. org_123 (repeat it for several)",
+    )
+    discover.add_argument(
+        "--format",
+        choices=("yaml", "json"),
+        default="yaml",
+        help="the catalog's format (default yaml)",
+    )
+    discover.add_argument(
+        "--program",
+        action="store_true",
+        help="write Python declarations (OrganizationRoleSet) instead of a catalog",
+    )
+    discover.add_argument(
+        "--output",
+        metavar="PATH",
+        help="write to this file instead of standard output; a directory when the "
+        "organizations hold different roles (one catalog per group)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        return _discover(args.organization, args.format, args.program, args.output)
+    except (KarmoError, OSError) as exc:
+        print(f"karmo-roles: error: {_one_line(str(exc))}", file=sys.stderr)
+        return 1
+
+
+def _discover(organizations: list[str], format_: str, program: bool, output: str | None) -> int:
+    settings = read_settings({}, os.environ)
+    if settings.workos_api_key is None:
+        raise ConfigurationError(
+            "WORKOS_API_KEY is not set: discovery reads the roles with a WorkOS API key "
+            "(keep it out of shell history: export it from a secret store)."
+        )
+    organizations = list(dict.fromkeys(organizations))
+    policy = RetryPolicy(max_retries=settings.max_retries, deadline=settings.retry_deadline)
+    with Session(
+        timeout=settings.timeout,
+        retry_policy=policy,
+        on_retry=lambda line: print(f"karmo-roles: {line}", file=sys.stderr),
+    ) as session:
+        reader = WorkOSReader(
+            settings.workos_api_url, settings.workos_api_key.get_secret_value(), session=session
+        )
+        held: dict[str, Roles] = {}
+        for n, organization_id in enumerate(organizations, 1):
+            if len(organizations) > 1:
+                print(
+                    f"karmo-roles: reading {organization_id} ({n} of {len(organizations)})",
+                    file=sys.stderr,
+                )
+            held[organization_id] = _declarable(organization_id, reader.roles(organization_id))
+    groups = _groups(held)
+    if program:
+        _write(output, _program(groups))
+        return 0
+    if len(groups) == 1:
+        ((organization_ids, roles),) = groups
+        _write(output, _catalog(roles, organization_ids, format_))
+        return 0
+    if output is None:
+        raise ConfigurationError(
+            f"the {len(organizations)} organizations hold {len(groups)} different sets of "
+            "roles: pass --output DIR to write one catalog per group, or --program"
+        )
+    directory = Path(output)
+    directory.mkdir(parents=True, exist_ok=True)
+    for organization_ids, roles in groups:
+        path = directory / f"{organization_ids[0]}.{format_}"
+        path.write_text(_catalog(roles, organization_ids, format_), encoding="utf-8")
+        print(f"karmo-roles: wrote {path} for {', '.join(organization_ids)}", file=sys.stderr)
+    return 0
+
+
+def _declarable(organization_id: str, roles: list[WorkOSRole]) -> Roles:
+    """The roles a program can declare; any other is named on standard error."""
+    found: Roles = {}
+    for role in roles:
+        entry = {"name": role.name, "permissions": list(role.permissions)}
+        try:
+            # generic: what WorkOS holds passes WorkOS's own limits, whatever the stack says.
+            Catalog.from_mapping(
+                {"roles": {role.slug: entry}}, source=role.slug, access_provider="generic"
+            )
+        except KarmoError as exc:
+            print(
+                f"karmo-roles: left out {organization_id}/{role.slug}: {_one_line(str(exc))}",
+                file=sys.stderr,
+            )
+            continue
+        found[role.slug] = (role.name, role.permissions)
+    return found
+
+
+def _groups(held: dict[str, Roles]) -> list[tuple[list[str], Roles]]:
+    """Organizations that hold the same roles, together, in the order given; an
+    organization with no roles declares nothing."""
+    groups: list[tuple[list[str], Roles]] = []
+    for organization_id, roles in held.items():
+        if not roles:
+            print(f"karmo-roles: {organization_id} holds no organization roles", file=sys.stderr)
+            continue
+        for organization_ids, same in groups:
+            if same == roles:
+                organization_ids.append(organization_id)
+                break
+        else:
+            groups.append(([organization_id], roles))
+    if not groups:
+        raise ConfigurationError("no organization holds an organization role: nothing to write")
+    return groups
+
+
+def _catalog(roles: Roles, organization_ids: list[str], format_: str) -> str:
+    if format_ == "json":
+        data = {
+            "roles": {
+                slug: {"name": name, "permissions": list(permissions)}
+                for slug, (name, permissions) in sorted(roles.items())
+            }
+        }
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    lines = [f"# Discovered in WorkOS for: {', '.join(organization_ids)}", "roles:"]
+    for slug, (name, permissions) in sorted(roles.items()):
+        listed = ", ".join(_yaml_string(p) for p in permissions)
+        lines += [f"  {slug}:", f"    name: {_yaml_string(name)}", f"    permissions: [{listed}]"]
+    return "\n".join(lines) + "\n"
+
+
+def _yaml_string(text: str) -> str:
+    """A YAML double-quoted scalar: JSON's escapes, which YAML shares, and every
+    character that is not printable escaped too (YAML would fold a line separator)."""
+    quoted = json.dumps(text, ensure_ascii=False)
+    return "".join(
+        ch
+        if ch == " " or not unicodedata.category(ch).startswith(("C", "Z"))
+        else (f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+        for ch in quoted
+    )
+
+
+def _program(groups: list[tuple[list[str], Roles]]) -> str:
+    lines = [
+        '"""Karmo roles discovered in WorkOS by `karmo-roles discover`: each organization',
+        'declares exactly the roles it holds."""',
+        "",
+        "from pulumi_karmo_roles import OrganizationRoleSet",
+    ]
+    for n, (organization_ids, roles) in enumerate(groups, 1):
+        name = "discovered" if len(groups) == 1 else f"discovered-{n}"
+        if all(_KEY.fullmatch(o) for o in organization_ids):
+            ids = repr(organization_ids)
+        else:  # ids that cannot name resources: a dict, whose keys name them
+            ids = repr({f"org-{i}": o for i, o in enumerate(organization_ids, 1)})
+        lines += ["", "OrganizationRoleSet(", f"    {name!r},", f"    organization_ids={ids},"]
+        lines.append("    catalog={")
+        for slug, (role_name, permissions) in sorted(roles.items()):
+            entry = {"name": role_name, "permissions": list(permissions)}
+            lines.append(f"        {slug!r}: {entry!r},")
+        lines += ["    },", ")"]
+    return "\n".join(lines) + "\n"
+
+
+def _write(output: str | None, text: str) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    with open(output, "w", encoding="utf-8") as stream:
+        stream.write(text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
