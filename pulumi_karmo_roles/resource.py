@@ -151,8 +151,8 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
     set."""
     role_id: pulumi.Output[str]
     """The access provider's identifier for the role, as Karmo returned it (e.g.
-    ``role_01HXYZ``). Unknown until the role is created; not known for a role looked up
-    with :meth:`get`, since Karmo has no read endpoint."""
+    ``role_01HXYZ``). Unknown until the role is created; for a role looked up with
+    :meth:`get`, known only with ``karmo:workosApiKey`` (read from WorkOS)."""
 
     def __init__(
         self,
@@ -227,8 +227,9 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
         name: pulumi.Input[str] | None = None,
     ) -> OrganizationRole:
         """Look up an existing role by its id, ``"{organization_id}/{slug}"``, without
-        managing it. Karmo has no read endpoint: the result carries the id's organization
-        and slug, the ``name`` you pass, and no ``role_id``.
+        managing it. With ``karmo:workosApiKey`` the result is the role WorkOS holds (name,
+        ``role_id``, permissions); without it, Karmo has no read endpoint, so it carries the
+        id's organization and slug, the ``name`` you pass, and no ``role_id``.
 
         :param resource_name: The Pulumi name of the looked-up resource.
         :param id: The role's id, e.g. ``org_123/org-admin``.

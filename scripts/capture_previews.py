@@ -20,8 +20,11 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests")]
@@ -33,6 +36,7 @@ from pulumi_karmo_roles.sandbox import SandboxServer  # noqa: E402
 
 DOC = ROOT / "docs" / "previews.md"
 TOKEN = "kt_capture_token_never_shown"
+WORKOS_KEY = "sk_test_capture_key_never_shown"
 
 PROGRAM = """
 import pulumi
@@ -94,6 +98,38 @@ class Step:
     args: tuple[str, ...]
     ok: bool = True
     show_program: bool = False
+    before: Callable[[Project, SandboxServer], None] | None = None
+    """What happens first, outside the program (a change in the WorkOS dashboard)."""
+
+
+def _rename_in_the_dashboard(project: Project, sandbox: SandboxServer) -> None:
+    _workos("PATCH", sandbox, "org_customer_42", "org-support", {"name": "Helpdesk (renamed)"})
+
+
+def _read_back(project: Project, sandbox: SandboxServer) -> None:
+    project.pulumi("config", "set", "--secret", "karmo:workosApiKey", WORKOS_KEY)
+    project.pulumi("config", "set", "karmo:workosApiUrl", sandbox.workos_url)
+    # A refresh runs with the config recorded at the last `up` (pulumi/pulumi#18740).
+    project.pulumi(*UP)
+    _workos(
+        "PUT",
+        sandbox,
+        "org_platform",
+        "org-admin/permissions",
+        {"permissions": ["roles:write", "billing:write"]},
+    )
+
+
+def _workos(method: str, sandbox: SandboxServer, org: str, path: str, body: object) -> None:
+    """A change in the WorkOS dashboard, behind Pulumi's back."""
+    answer = httpx.request(
+        method,
+        f"{sandbox.workos_url}/authorization/organizations/{org}/roles/{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {WORKOS_KEY}"},
+        trust_env=False,
+    )
+    answer.raise_for_status()
 
 
 def source(values: dict[str, str]) -> str:
@@ -163,6 +199,25 @@ STEPS = [
         ok=False,
     ),
     Step(
+        "Without a WorkOS key, refresh keeps the recorded state",
+        "A role renamed in the WorkOS dashboard: Karmo has no read endpoint, so the refresh "
+        "changes nothing and says so once.",
+        program(),
+        ("refresh", "--yes", "--skip-preview", "--non-interactive", "--color=never"),
+        before=_rename_in_the_dashboard,
+    ),
+    Step(
+        "With `karmo:workosApiKey`, a refreshing preview shows the drift",
+        "After `pulumi config set --secret karmo:workosApiKey ...` and one `pulumi up` (a "
+        "refresh runs with the config recorded at the last `up`), the same rename and a "
+        "permission changed in the dashboard: the refresh reads both roles back from "
+        "WorkOS, and the preview shows the update back to what the program declares "
+        "(`pulumi up --refresh` applies it).",
+        program(),
+        (*PREVIEW, "--refresh"),
+        before=_read_back,
+    ),
+    Step(
         "`pulumi destroy`",
         "Karmo has no delete: each role stays, with a warning.",
         program(),
@@ -223,13 +278,15 @@ def capture() -> str:
     sections = [HEAD.format(version=version, program=_program(PROGRAM, program()))]
     with (
         tempfile.TemporaryDirectory(prefix="karmo-previews-") as tmp,
-        SandboxServer(TOKEN) as sandbox,
+        SandboxServer(TOKEN, workos_api_key=WORKOS_KEY) as sandbox,
     ):
         work = Path(tmp)
         (work / "state").mkdir()
         (work / "home").mkdir()
         env = cli_environment(bin_dir, work / "state", work / "home")
-        project = Project(work / "project", env, secret=TOKEN, name="karmo-roles")
+        project = Project(
+            work / "project", env, secret=TOKEN, name="karmo-roles", also_secret=(WORKOS_KEY,)
+        )
         project.write_program(_program(PROGRAM, program()) + "\n")
         project.pulumi("stack", "init", "dev", "--non-interactive")
         project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)
@@ -237,6 +294,8 @@ def capture() -> str:
         for step in STEPS:
             if step.program is not None:
                 project.write_program(source(step.program))
+            if step.before is not None:
+                step.before(project, sandbox)
             run: Run = project.pulumi(*step.args, ok=step.ok)
             exit_code, text = "", normalise(run.output, work)
             if not step.ok:
