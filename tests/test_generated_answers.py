@@ -2,7 +2,8 @@
 within ``karmo:retryDeadline`` plus a small fixed slack, in success or a ``KarmoError``
 whose text holds no secret (in any encoding), no control character and a bounded number
 of characters, while the process's memory stays bounded. Through the client, through
-the service-token mint, and through ``python -m pulumi.dynamic``.
+the service-token mint, through the WorkOS reader (whose roles reach the state: cleaned
+too), and through ``python -m pulumi.dynamic``.
 
 Deterministic by default (the ``deterministic`` hypothesis profile); with
 ``HYPOTHESIS_PROFILE=explore`` it searches ten times as many answers anew.
@@ -28,7 +29,7 @@ from hostile import ENCODINGS, Seen, WireServer, gzipped, head
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles.client import KarmoClient, Session, WorkOSReader, WorkOSRole
 from pulumi_karmo_roles.credentials import ServiceToken
 from pulumi_karmo_roles.errors import KarmoError, RequestNotSentError
 from pulumi_karmo_roles.retry import RetryPolicy
@@ -70,6 +71,11 @@ def build(play: Play, token: str) -> bytes:
     kind = play.body
     if kind == "role":
         body = json.dumps({"id": "role_01GENERATED"}).encode()
+    elif kind == "workos-list":
+        role = {"id": "role_1", "slug": "org-a", "name": said, "type": "OrganizationRole"}
+        body = json.dumps({"object": "list", "data": [{**role, "permissions": [said]}]}).encode()
+        if play.echo == "json-slash":
+            body = body.replace(b"/", b"\\/")
     elif kind == "token":
         body = json.dumps({"access_token": MINTED, "expires_in": 900}).encode()
     elif kind == "karmo":
@@ -126,7 +132,7 @@ def perform(play: Play, seen: Seen, conn: socket.socket) -> None:
 
 
 BODIES = ["role", "token", "karmo", "html", "nested", "invalid-utf8", "huge", "pathological"]
-BODIES += ["empty", "bomb"]
+BODIES += ["empty", "bomb", "workos-list"]
 
 hostile_text = st.one_of(
     st.text(max_size=300),
@@ -298,6 +304,22 @@ def test_any_answer_to_the_mint_ends_in_bounds(stage: Stage, play: Play) -> None
         outcome, elapsed, peak = measured(lambda: client.upsert_role("org_1", "org-a", "A"))
     check_outcome(outcome, elapsed, (MINTED,))
     assert peak <= MAX_PEAK, f"{peak >> 20} MiB"
+
+
+@generated(15)
+@given(play=plays)
+@with_found
+def test_any_answer_to_the_workos_reader_ends_in_bounds(stage: Stage, play: Play) -> None:
+    stage.play = play
+    with Session(timeout=TIMEOUT, retry_policy=policy()) as session:
+        reader = WorkOSReader(stage.server.url, SECRET, session=session)
+        outcome, elapsed, peak = measured(lambda: reader.role("org_1", "org-a"))
+    check_outcome(outcome, elapsed, (SECRET,))
+    assert peak <= MAX_PEAK, f"{peak >> 20} MiB"
+    if outcome is not None and not isinstance(outcome, BaseException):
+        assert isinstance(outcome, WorkOSRole)
+        assert outcome.name.isprintable()
+        assert not leaks(outcome.name + "".join(outcome.permissions), (SECRET,))
 
 
 @pytest.fixture(scope="module")

@@ -363,3 +363,20 @@ def test_the_key_is_never_in_the_serialized_provider_or_outputs(sandbox: Sandbox
     read = provider.read("org_1/org-admin", outs)
     assert WORKOS_KEY not in json.dumps([outs, read.outs, read.inputs])
     assert WORKOS_KEY.encode() not in base64.b64decode(serialize_provider(provider))
+
+
+def test_reads_go_through_the_proxy_variables(
+    sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hostile import Proxy
+
+    with KarmoClient(sandbox.url, TOKEN, max_retries=0) as karmo:
+        karmo.upsert_role("org_1", "org-admin", "Admin")
+    with Proxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        with Session(max_retries=0) as session:
+            role = WorkOSReader(sandbox.workos_url, WORKOS_KEY, session=session).role(
+                "org_1", "org-admin"
+            )
+    assert role is not None
+    assert proxy.seen == [f"GET {sandbox.workos_url}/authorization/organizations/org_1/roles"]
