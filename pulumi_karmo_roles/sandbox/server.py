@@ -9,7 +9,8 @@ pointer (``/organizationId``, ``/slug``, ``/name``, ``/permissions/N``), so a de
 succeeds where the real thing would not. A ``Content-Length`` that is not a number, or
 is over 1 MiB, is answered 400.
 
-Faults, set at start or at run time (``POST /_sandbox/faults``):
+Faults, set at start (``karmo-sandbox --latency-ms 200``) or at run time (``POST
+/_sandbox/faults`` with ``{"latency-ms": 200}``; ``seed`` reseeds the dice there too):
 
 * ``latency_ms``: added before every API answer;
 * ``rate_limit_share`` with ``retry_after``: that share of requests gets 429;
@@ -31,9 +32,11 @@ Service-token mode (``token_lifetime``): ``POST /auth/token`` needs a well-forme
 ``Authorization`` header (the signature cannot be checked without the secret key) and
 issues tokens valid that long; the API accepts only those, and answers 401 once expired.
 
-Admin endpoints under ``/_sandbox/`` need no token: ``GET roles``, ``GET stats``,
-``POST faults``, ``POST script``, ``POST reset``. The sandbox keeps the last 1000 API
-requests (never their ``Authorization`` header) for tests to inspect.
+With a ``prefix``, the API answers only under it: any other path gets 404, as from the
+real service. Admin endpoints under ``/_sandbox/`` (also under the prefix) need no
+token: ``GET roles``, ``GET stats``, ``POST faults``, ``POST script``, ``POST reset``. The
+sandbox keeps the last 1000 API requests (never their ``Authorization`` header) for
+tests to inspect.
 """
 
 from __future__ import annotations
@@ -104,13 +107,37 @@ class Faults:
     429 with ``Retry-After`` set to when a request would next fit (decimal seconds)."""
 
     def update(self, changes: dict[str, Any]) -> None:
-        """Apply a JSON object of changes; unknown keys are an error."""
-        names = {f.name for f in fields(self)}
-        unknown = set(changes) - names
-        if unknown:
-            raise ValueError(f"unknown fault(s): {sorted(unknown)}")
+        """Apply changes named as the command line's options (``latency-ms``) or as the
+        fields (``latency_ms``); an unknown name or a value of the wrong type is an error
+        and changes nothing."""
+        types = {f.name: f.type for f in fields(self)}
+        checked = {}
         for key, value in changes.items():
-            setattr(self, key, value)
+            name = key.replace("-", "_")
+            if name not in types:
+                known = ", ".join(sorted(n.replace("_", "-") for n in types))
+                raise ValueError(f"unknown fault {key!r} (known: {known})")
+            if not _fits(value, str(types[name])):
+                raise ValueError(f"fault {key!r} must be {types[name]}, got {value!r}")
+            checked[name] = value
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+    def named(self) -> dict[str, Any]:
+        """The settings, named as the command line's options (``latency-ms``)."""
+        return {name.replace("_", "-"): value for name, value in asdict(self).items()}
+
+
+def _fits(value: Any, declared: str) -> bool:
+    """Whether a JSON value fits a field declared as ``float``, ``int``, ``bool`` or
+    ``str | None`` (bool is not a number here, though Python counts it as one)."""
+    if isinstance(value, bool):
+        return declared == "bool"
+    if declared == "float":
+        return isinstance(value, (int, float))
+    if declared == "int":
+        return isinstance(value, int)
+    return isinstance(value, str) or (value is None and "None" in declared)
 
 
 @dataclass
@@ -187,25 +214,27 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         if body is None:
             return
-        path = urlsplit(self.path).path
-        prefix = self.server.prefix
+        raw = urlsplit(self.path).path
+        path, outside = _under_prefix(raw, self.server.prefix)
         if path.startswith("/_sandbox/"):
             self._admin(method, path.removeprefix("/_sandbox/"), body)
             return
-        if prefix and path.startswith(prefix + "/"):
-            path = path[len(prefix) :]
         state = self.server.state
         with state.lock:
             state.stats["requests"] += 1
             state.seen.append(
                 {
                     "method": method,
-                    "path": urlsplit(self.path).path,
+                    "path": raw,
                     "user_agent": self.headers.get("User-Agent", ""),
                     "content_type": self.headers.get("Content-Type", ""),
                     "body": body.decode("utf-8", errors="replace"),
                 }
             )
+        if outside:  # the real service has nothing there: no script, no faults
+            self._karmo_error(404, "40400000", f"No route for {method} {raw}")
+            return
+        with state.lock:
             scripted = state.script.pop(0) if state.script else None
             faults = Faults(**asdict(state.faults))
             roll = state.rng.random()
@@ -421,10 +450,18 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, dict(state.stats)
             if method == "POST" and what == "faults":
                 try:
-                    state.faults.update(json.loads(body or b"{}"))
-                except (ValueError, TypeError) as exc:
+                    changes = json.loads(body or b"{}")
+                    if not isinstance(changes, dict):
+                        raise ValueError("faults must be a JSON object")
+                    seed = changes.pop("seed", None)
+                    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+                        raise ValueError(f"seed must be a whole number, got {seed!r}")
+                    state.faults.update(changes)
+                except ValueError as exc:
                     return 400, {"error": str(exc)}
-                return 200, asdict(state.faults)
+                if seed is not None:
+                    state.rng.seed(seed)
+                return 200, state.faults.named()
             if method == "POST" and what == "script":
                 answers = json.loads(body or b"[]")
                 state.script.extend(answers if isinstance(answers, list) else [answers])
@@ -490,6 +527,16 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.state.lock:
             self.server.state.stats[f"status_{status}"] += 1
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content)
+
+
+def _under_prefix(path: str, prefix: str) -> tuple[str, bool]:
+    """The path below ``prefix``, and whether it lies outside it (an admin path is
+    never outside: ``/_sandbox/`` answers with or without the prefix)."""
+    if not prefix:
+        return path, False
+    if path.startswith(prefix + "/"):
+        return path[len(prefix) :], False
+    return path, not path.startswith("/_sandbox/")
 
 
 # The rules come from the package's validation module, the one home of each: the
