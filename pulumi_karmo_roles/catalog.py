@@ -17,7 +17,8 @@ keys, a value of the wrong type, a slug given twice. A bad catalog raises a
 :class:`~pulumi_karmo_roles.errors.CatalogError` that names the file and, for each
 problem, the path inside it, e.g. ``roles.org-admin.permissions[1]``.
 
-JSON needs nothing extra; YAML needs PyYAML (``pip install 'pulumi-karmo-roles[yaml]'``).
+JSON needs nothing extra; YAML needs PyYAML, the ``yaml`` extra
+(``pip install '/path/to/pulumi-karmo-roles[yaml]'`` from a checkout: README, Install).
 This module does not import the Pulumi SDK.
 """
 
@@ -196,8 +197,10 @@ def _parse_yaml(shown: str, text: str) -> Any:
         import yaml
     except ImportError:
         raise ImportError(
-            f"Reading the YAML role catalog {shown} needs PyYAML: install "
-            "'pulumi-karmo-roles[yaml]' (or write the catalog as JSON)."
+            f"Reading the YAML role catalog {shown} needs PyYAML: install the yaml extra "
+            "into the environment the program runs in, "
+            "`pip install '/path/to/pulumi-karmo-roles[yaml]'` with the path of your checkout "
+            "of pulumi-karmo-roles (README, Install), or write the catalog as JSON."
         ) from None
 
     class UniqueKeyLoader(yaml.SafeLoader):
