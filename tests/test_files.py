@@ -11,6 +11,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,8 @@ def _load(path: Path) -> Any:
             return dict(pairs)
 
         return json.loads(text, object_pairs_hook=refuse_twice)
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the main run has it
+    # The standard library's from 3.11; before, tomli (which pytest itself needs there).
+    tomllib = pytest.importorskip("tomllib" if sys.version_info >= (3, 11) else "tomli")
     return tomllib.loads(text)
 
 
