@@ -184,6 +184,15 @@ def test_the_sandbox_page_names_only_real_options() -> None:
     assert not missing, f"docs/sandbox.md never mentions {sorted(missing)}"
 
 
+def test_the_left_out_line_is_quoted_as_written() -> None:
+    # docs/real-engine.md quotes the line a run without a CLI ends with; the count in it
+    # changes with every new CLI test, so the page says N.
+    from cli.conftest import NO_CLI
+
+    page = " ".join((ROOT / "docs" / "real-engine.md").read_text().split())
+    assert f"``N {NO_CLI}``" in page
+
+
 def test_the_retry_policy_is_described_once() -> None:
     pages = [page.name for page in PAGES if "2^(n-1)" in page.read_text()]
     assert pages == ["reliability.md"]
