@@ -19,7 +19,8 @@ keys, a value of the wrong type, a slug given twice. A bad catalog raises a
 :class:`~pulumi_karmo_roles.errors.CatalogError` that names the file and, for each
 problem, the path inside it, e.g. ``roles.org-admin.permissions[1]``.
 
-JSON needs nothing extra; YAML needs PyYAML (``pip install 'pulumi-karmo-roles[yaml]'``).
+JSON needs nothing extra; YAML needs PyYAML, the ``yaml`` extra
+(``pip install '/path/to/pulumi-karmo-roles[yaml]'`` from a checkout: README, Install).
 This module does not import the Pulumi SDK.
 """
 
@@ -295,8 +296,9 @@ def _parse_yaml(shown: str, text: str) -> Any:
     except ImportError:
         raise CatalogError(
             f"{shown}: reading a YAML role catalog needs PyYAML, which is not installed: "
-            "install this package with its `yaml` extra (see its README), or write the "
-            "catalog as JSON."
+            "install the yaml extra into the environment the program runs in, "
+            "`pip install '/path/to/pulumi-karmo-roles[yaml]'` with the path of your checkout "
+            "of pulumi-karmo-roles (README, Install), or write the catalog as JSON."
         ) from None
 
     class BoundedLoader(yaml.SafeLoader):

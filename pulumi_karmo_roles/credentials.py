@@ -7,7 +7,9 @@
   from the standard AWS chain. The mint is one more request yielded from the flow, so it
   goes through the same client (proxies, timeouts, the operation's deadline); the token
   is shared by every thread, renewed shortly before it expires and once after a 401.
-  botocore does the signing; it is optional: ``pip install 'pulumi-karmo-roles[aws]'``.
+  botocore does the signing; it is optional: the ``aws`` extra
+  (``pip install '/path/to/pulumi-karmo-roles[aws]'`` from a checkout, as the README's
+  Install section says).
 
 Knows HTTP and AWS, nothing of Pulumi.
 """
@@ -136,7 +138,9 @@ def sigv4_signer(region: str | None) -> Signer:
         from botocore.awsrequest import AWSRequest
     except ImportError as exc:
         raise ConfigurationError(
-            "karmo:auth is aws-sigv4, which needs botocore: pip install 'pulumi-karmo-roles[aws]'."
+            "karmo:auth is aws-sigv4, which needs botocore: install the aws extra into the "
+            "environment the program runs in, `pip install '/path/to/pulumi-karmo-roles[aws]'` "
+            "with the path of your checkout of pulumi-karmo-roles (README, Install)."
         ) from exc
 
     session = botocore.session.get_session()

@@ -145,6 +145,54 @@ def test_cli_output_is_only_captured_output() -> None:
             assert "Resources:" not in block, page.name
 
 
+def test_quoted_output_is_captured_from_the_code() -> None:
+    # `--help`, and the messages the docs quote, are regenerated from the code by
+    # scripts/capture_docs.py; --check fails with a diff when a page says otherwise.
+    checked = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "capture_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_sandbox_page_names_only_real_options() -> None:
+    # The prose too: every `--option ARG` it names is one of karmo-sandbox's, with the
+    # argument name --help gives it, and it names every one.
+    from pulumi_karmo_roles.sandbox.__main__ import build_parser
+
+    metavars = {}
+    for action in build_parser()._actions:
+        for option in action.option_strings:
+            metavars[option] = action.metavar or (
+                None if action.nargs == 0 else action.dest.upper()
+            )
+    page = (ROOT / "docs" / "sandbox.md").read_text()
+    prose = FENCE.sub("", page)  # the --help block is compared whole, above
+    named = re.findall(r"(--[a-z][a-z-]*)(?: ([A-Z][A-Z_]*)\b)?", prose)
+    assert len(named) > 10
+    for option, argument in named:
+        assert option in metavars, f"docs/sandbox.md names {option}, which karmo-sandbox lacks"
+        if argument:
+            assert argument == metavars[option], (
+                f"{option} {argument}: --help says {metavars[option]}"
+            )
+    options = {option for option, _ in named}
+    missing = {o for o in metavars if o.startswith("--") and o != "--help"} - options
+    assert not missing, f"docs/sandbox.md never mentions {sorted(missing)}"
+
+
+def test_the_left_out_line_is_quoted_as_written() -> None:
+    # docs/real-engine.md quotes the line a run without a CLI ends with; the count in it
+    # changes with every new CLI test, so the page says N.
+    from cli.conftest import NO_CLI
+
+    page = " ".join((ROOT / "docs" / "real-engine.md").read_text().split())
+    assert f"``N {NO_CLI}``" in page
+
+
 def test_the_retry_policy_is_described_once() -> None:
     pages = [page.name for page in PAGES if "2^(n-1)" in page.read_text()]
     assert pages == ["reliability.md"]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from pulumi_karmo_roles.sandbox import SandboxServer
+from pulumi_karmo_roles.sandbox import Faults, SandboxServer
+from pulumi_karmo_roles.sandbox.__main__ import build_parser
 
 
 def _put(url: str, body: object, token: str = "dev-token") -> tuple[int, dict[str, object]]:
@@ -137,7 +140,7 @@ def test_admin_endpoints_over_http() -> None:
         stats = _admin(base + "stats")
         assert isinstance(stats, dict)
         assert (stats["requests"], stats["created"], stats["status_201"]) == (1, 1, 1)
-        assert _admin(base + "faults", "POST", {"not_configured": True})["not_configured"] is True  # type: ignore[index]
+        assert _admin(base + "faults", "POST", {"not-configured": True})["not-configured"] is True  # type: ignore[index]
         assert _put(server.url + "/organizations/o/roles/org-a", {"name": "A"})[0] == 503
         assert _admin(base + "script", "POST", [{"status": 409}]) == {"queued": 1}
         assert _admin(base + "reset", "POST", {}) == {}
@@ -215,3 +218,159 @@ def test_unusable_content_length_is_answered_400(
     assert "Content-Length" in error["message"]
     assert roles == {}
     assert "Traceback" not in capfd.readouterr().err
+
+
+def _admin_status(url: str, body: object) -> tuple[int, object]:
+    try:
+        return 200, _admin(url, "POST", body)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+# A value other than the default for each fault, as JSON would carry it.
+CHANGED = {
+    "latency_ms": 1.5,
+    "rate_limit_share": 0.25,
+    "retry_after": "7",
+    "error_share": 0.125,
+    "error_status": 504,
+    "not_configured": True,
+    "lost_answer_share": 0.5,
+    "answer_delay_ms": 2.5,
+    "rate_limit_rps": 40.0,
+    "face": "workos",
+}
+
+
+def test_every_fault_has_an_option_and_an_admin_name() -> None:
+    # One name per setting: the option's, without its dashes, is the endpoint's.
+    names = [field.name for field in dataclasses.fields(Faults)]
+    assert sorted(CHANGED) == sorted(names)
+    options = {o for action in build_parser()._actions for o in action.option_strings}
+    for name in names:
+        assert "--" + name.replace("_", "-") in options, name
+    assert "--seed" in options
+    with SandboxServer(token="dev-token") as server:
+        changes = {name.replace("_", "-"): value for name, value in CHANGED.items()}
+        answer = _admin(server.url + "/_sandbox/faults", "POST", changes)
+        assert answer == changes
+        assert dataclasses.asdict(server.faults) == CHANGED
+        # The fields' own spelling, as SandboxServer.set_faults takes them, works too.
+        assert _admin(server.url + "/_sandbox/faults", "POST", {"latency_ms": 0})
+        assert server.faults.latency_ms == 0
+
+
+def test_the_options_set_the_faults() -> None:
+    # Started with every fault option, the sandbox reports them back from the endpoint.
+    options = []
+    for name, value in CHANGED.items():
+        flag = "--" + name.replace("_", "-")
+        options += [flag] if value is True else [flag, str(value)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pulumi_karmo_roles.sandbox", "--port", "0", "--token", "t",
+         "--seed", "3", *options],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split()[-1]
+        answer = _admin(url + "/_sandbox/faults", "POST", {})
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert answer == {name.replace("_", "-"): value for name, value in CHANGED.items()}
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"latency": 5}, "unknown fault 'latency' (known: answer-delay-ms, error-share"),
+        ({"error-share": "half"}, "fault 'error-share' must be float, got 'half'"),
+        ({"not-configured": 1}, "fault 'not-configured' must be bool, got 1"),
+        ({"error-status": True}, "fault 'error-status' must be int, got True"),
+        ({"seed": "x"}, "seed must be a whole number, got 'x'"),
+        ([], "faults must be a JSON object"),
+    ],
+)
+def test_the_faults_endpoint_refuses_what_it_cannot_apply(body: object, error: str) -> None:
+    with SandboxServer(token="dev-token") as server:
+        status, answer = _admin_status(
+            server.url + "/_sandbox/faults",
+            {"latency-ms": 9, **body} if isinstance(body, dict) else body,
+        )
+        assert status == 400
+        assert isinstance(answer, dict)
+        assert str(answer["error"]).startswith(error), answer
+        assert server.faults == Faults()  # nothing applied, not even the valid change
+
+
+def _statuses(server: SandboxServer, count: int = 24) -> list[int]:
+    statuses = []
+    for i in range(count):
+        request = urllib.request.Request(
+            server.url + f"/organizations/o/roles/org-{i}",
+            data=b'{"name": "A"}',
+            method="PUT",
+            headers={"Authorization": "Bearer dev-token"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as answer:
+                statuses.append(answer.status)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+            error.close()
+    return statuses
+
+
+def test_the_faults_endpoint_seeds_the_dice() -> None:
+    with SandboxServer(token="dev-token", faults=Faults(error_share=0.5), seed=3) as seeded:
+        expected = _statuses(seeded)
+    assert {201, 502} <= set(expected)
+    with SandboxServer(token="dev-token") as server:
+        _admin(server.url + "/_sandbox/faults", "POST", {"error-share": 0.5, "seed": 3})
+        assert _statuses(server) == expected
+
+
+def test_outside_its_prefix_the_sandbox_answers_404() -> None:
+    with SandboxServer(token="dev-token", prefix="/auth-api") as server:
+        origin = server.url.removesuffix("/auth-api")
+        role = "/organizations/org_1/roles/org-a"
+        for path in (role, "/auth-apix" + role, "/other/auth-api" + role):
+            status, error = _put(origin + path, {"name": "A"})
+            assert (status, error["code"]) == (404, "40400000"), path
+            assert error["message"] == f"No route for PUT {path}"
+        server.set_faults(not_configured=True)  # faults are the service's: not here
+        assert _put(origin + role, {"name": "A"})[0] == 404
+        server.set_faults(not_configured=False)
+        assert server.roles() == {}
+        assert _put(server.url + role, {"name": "A"})[0] == 201
+        # The admin endpoints answer with and without the prefix.
+        for base in (origin, server.url):
+            roles = _admin(base + "/_sandbox/roles")
+            assert [r["slug"] for r in roles["roles"]] == ["org-a"]  # type: ignore[index]
+        assert [r["path"] for r in server.requests()] == [
+            role, "/auth-apix" + role, "/other/auth-api" + role, role, "/auth-api" + role
+        ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("command", "prog"),
+    [
+        (["karmo-sandbox"], "karmo-sandbox"),
+        ([sys.executable, "-m", "pulumi_karmo_roles.sandbox"],
+         "python -m pulumi_karmo_roles.sandbox"),
+    ],
+    ids=["script", "module"],
+)  # fmt: skip
+def test_help_names_the_command_as_it_was_started(command: list[str], prog: str) -> None:
+    if command[0] == "karmo-sandbox":
+        script = Path(sys.executable).parent / "karmo-sandbox"
+        assert script.exists(), "the project is installed with its karmo-sandbox command"
+        command = [str(script)]
+    result = subprocess.run(
+        [*command, "--help"], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.startswith(f"usage: {prog} [-h] [--host HOST]")

@@ -1,5 +1,5 @@
-"""``python -m pulumi_karmo_roles.sandbox``: run the Karmo sandbox on 127.0.0.1 (and,
-with ``--workos-api-key``, its WorkOS face at the root of the same address)."""
+"""``karmo-sandbox`` (or ``python -m pulumi_karmo_roles.sandbox``): run the Karmo sandbox on
+127.0.0.1 (and, with ``--workos-api-key``, its WorkOS face at the root of the same address)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,18 @@ import sys
 from ..validation import ACCESS_PROVIDERS, DEFAULT_ACCESS_PROVIDER
 from .server import Faults, SandboxServer
 
+PROG = "karmo-sandbox"
+"""The name ``--help`` shows when started as the installed command."""
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse the command line and serve until interrupted."""
+MODULE_PROG = "python -m pulumi_karmo_roles.sandbox"
+"""The name ``--help`` shows when started as a module."""
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line: one option per setting of :class:`SandboxServer`, and one per
+    field of :class:`Faults` (named as ``POST /_sandbox/faults`` names them)."""
     parser = argparse.ArgumentParser(
-        prog="python -m pulumi_karmo_roles.sandbox",
+        prog=prog,
         description="A local, in-memory stand-in for Karmo's organization-role API, and "
         "for WorkOS's view of the same roles.",
     )
@@ -28,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
         help="require service tokens from POST /auth/token (SigV4-signed), valid this long",
     )
     parser.add_argument(
-        "--prefix", default="", help="path prefix of Karmo's API, e.g. /auth-api (not WorkOS's)"
+        "--prefix",
+        default="",
+        metavar="PATH",
+        help="path prefix of Karmo's API, e.g. /auth-api; other paths answer 404 "
+        "(WorkOS's face stays at the root)",
     )
     parser.add_argument(
         "--access-provider",
@@ -45,24 +56,73 @@ def main(argv: list[str] | None = None) -> int:
         "--organization",
         action="append",
         dest="organizations",
+        metavar="ID",
         help="an organization that exists (repeat it); without it, every organization exists",
     )
-    parser.add_argument("--latency-ms", type=float, default=0.0, help="delay before each answer")
-    parser.add_argument("--rate-limit-share", type=float, default=0.0, help="share of 429s (0..1)")
-    parser.add_argument("--retry-after", default="1", help="Retry-After of the 429s")
-    parser.add_argument("--error-share", type=float, default=0.0, help="share of 5xx (0..1)")
-    parser.add_argument("--error-status", type=int, default=502, help="status of those 5xx")
-    parser.add_argument(
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate")
+    parser.add_argument("--tls-key", metavar="FILE", help="the certificate's PEM private key")
+    faults = parser.add_argument_group(
+        "faults",
+        "Also set at run time: POST /_sandbox/faults with these names, e.g. "
+        '{"latency-ms": 200, "seed": 7}.',
+    )
+    faults.add_argument(
+        "--latency-ms", type=float, default=0.0, metavar="MS", help="delay before each answer"
+    )
+    faults.add_argument(
+        "--rate-limit-share", type=float, default=0.0, metavar="SHARE", help="share of 429s (0..1)"
+    )
+    faults.add_argument(
+        "--retry-after", default="1", metavar="SECONDS", help="Retry-After of those 429s"
+    )
+    faults.add_argument(
+        "--rate-limit-rps",
+        type=float,
+        default=0.0,
+        metavar="RPS",
+        help="at most this many requests a second",
+    )
+    faults.add_argument(
+        "--error-share",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of 5xx with a proxy's HTML page (0..1)",
+    )
+    faults.add_argument(
+        "--error-status", type=int, default=502, metavar="STATUS", help="status of those 5xx"
+    )
+    faults.add_argument(
         "--not-configured",
         action="store_true",
         help="answer 503 with a Karmo body: access provider not configured",
     )
-    parser.add_argument(
-        "--rate-limit-rps", type=float, default=0.0, help="at most this many requests a second"
+    faults.add_argument(
+        "--lost-answer-share",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help="share of upserts applied but answered 502 (0..1)",
     )
-    parser.add_argument("--seed", type=int, help="seed the fault dice")
-    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain)")
-    parser.add_argument("--tls-key", help="the certificate's PEM private key")
+    faults.add_argument(
+        "--answer-delay-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="delay between applying an upsert and answering it",
+    )
+    faults.add_argument(
+        "--face",
+        choices=("karmo", "workos"),
+        help="apply the faults to this face only (default: both)",
+    )
+    faults.add_argument("--seed", type=int, metavar="N", help="seed the fault dice")
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """Parse the command line and serve until interrupted."""
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     if not args.token and args.mint_tokens is None:
         parser.error("give --token, or --mint-tokens for service-token mode")
@@ -74,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         error_share=args.error_share,
         error_status=args.error_status,
         not_configured=args.not_configured,
+        lost_answer_share=args.lost_answer_share,
+        answer_delay_ms=args.answer_delay_ms,
         rate_limit_rps=args.rate_limit_rps,
+        face=args.face,
     )
     tls = None
     if args.tls_cert:
@@ -107,4 +170,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog=MODULE_PROG))

@@ -13,8 +13,10 @@ number, or is over 1 MiB, is answered 400.
 With ``workos_api_key`` it also serves WorkOS's organization-role API, at the root
 (``/authorization/...``), over the same roles: see :mod:`.workos`.
 
-Faults, set at start or at run time (``POST /_sandbox/faults``), apply to both faces
-(``face``: to ``karmo`` or ``workos`` only), with each face's own error bodies:
+Faults, set at start (``karmo-sandbox --latency-ms 200``) or at run time (``POST
+/_sandbox/faults`` with ``{"latency-ms": 200}``; ``seed`` reseeds the dice there too),
+apply to both faces (``face``: to ``karmo`` or ``workos`` only), with each face's own
+error bodies:
 
 * ``latency_ms``: added before every API answer;
 * ``rate_limit_share`` with ``retry_after``: that share of requests gets 429;
@@ -38,10 +40,12 @@ Service-token mode (``token_lifetime``): ``POST /auth/token`` needs a well-forme
 ``Authorization`` header (the signature cannot be checked without the secret key) and
 issues tokens valid that long; the API accepts only those, and answers 401 once expired.
 
-Admin endpoints under ``/_sandbox/`` need no token: ``GET roles``, ``GET stats``,
-``POST faults``, ``POST script``, ``POST reset``, ``POST environment_roles``. The
-sandbox keeps the last 1000 API requests of both faces (never their ``Authorization``
-header), each with its ``face``, for tests to inspect.
+With a ``prefix``, Karmo's API answers only under it: any other path gets 404, as from
+the real service (WorkOS's face stays at the root). Admin endpoints under ``/_sandbox/``
+(also under the prefix) need no token: ``GET roles``, ``GET stats``, ``POST faults``,
+``POST script``, ``POST reset``, ``POST environment_roles``. The sandbox keeps the last
+1000 API requests of both faces (never their ``Authorization`` header), each with its
+``face``, for tests to inspect.
 """
 
 from __future__ import annotations
@@ -120,15 +124,39 @@ class Faults:
     """The face these faults apply to: ``karmo``, ``workos``, or ``None`` for both."""
 
     def update(self, changes: dict[str, Any]) -> None:
-        """Apply a JSON object of changes; unknown keys are an error."""
-        names = {f.name for f in fields(self)}
-        unknown = set(changes) - names
-        if unknown:
-            raise ValueError(f"unknown fault(s): {sorted(unknown)}")
-        if changes.get("face") not in (None, *_FACES):
-            raise ValueError(f"face must be one of {_FACES} or None, got {changes['face']!r}")
+        """Apply changes named as the command line's options (``latency-ms``) or as the
+        fields (``latency_ms``); an unknown name or a value of the wrong type is an error
+        and changes nothing."""
+        types = {f.name: f.type for f in fields(self)}
+        checked = {}
         for key, value in changes.items():
-            setattr(self, key, value)
+            name = key.replace("-", "_")
+            if name not in types:
+                known = ", ".join(sorted(n.replace("_", "-") for n in types))
+                raise ValueError(f"unknown fault {key!r} (known: {known})")
+            if not _fits(value, str(types[name])):
+                raise ValueError(f"fault {key!r} must be {types[name]}, got {value!r}")
+            checked[name] = value
+        if checked.get("face") not in (None, *_FACES):
+            raise ValueError(f"face must be one of {_FACES} or None, got {checked['face']!r}")
+        for name, value in checked.items():
+            setattr(self, name, value)
+
+    def named(self) -> dict[str, Any]:
+        """The settings, named as the command line's options (``latency-ms``)."""
+        return {name.replace("_", "-"): value for name, value in asdict(self).items()}
+
+
+def _fits(value: Any, declared: str) -> bool:
+    """Whether a JSON value fits a field declared as ``float``, ``int``, ``bool`` or
+    ``str | None`` (bool is not a number here, though Python counts it as one)."""
+    if isinstance(value, bool):
+        return declared == "bool"
+    if declared == "float":
+        return isinstance(value, (int, float))
+    if declared == "int":
+        return isinstance(value, int)
+    return isinstance(value, str) or (value is None and "None" in declared)
 
 
 @dataclass
@@ -211,19 +239,20 @@ class _Handler(BaseHTTPRequestHandler):
         self._route("PATCH")
 
     def _route(self, method: str) -> None:
-        path = urlsplit(self.path).path
+        raw = urlsplit(self.path).path
         prefix = self.server.prefix
-        under_prefix = bool(prefix) and path.startswith(prefix + "/")
+        under_prefix = bool(prefix) and raw.startswith(prefix + "/")
         # WorkOS's own paths, at the root; known before the body, for a 400's shape.
-        self.face = "workos" if workos.serves(path) and not under_prefix else "karmo"
+        self.face = "workos" if workos.serves(raw) and not under_prefix else "karmo"
         body = self._read_body()
         if body is None:
             return
+        # Karmo's API answers only under its prefix, as the real service; WorkOS's face
+        # is at the root.
+        path, outside = (raw, False) if self.face == "workos" else _under_prefix(raw, prefix)
         if path.startswith("/_sandbox/"):
             self._admin(method, path.removeprefix("/_sandbox/"), body)
             return
-        if under_prefix:
-            path = path[len(prefix) :]
         face, state = self.face, self.server.state
         with state.lock:
             state.stats["requests" if face == "karmo" else "workos_requests"] += 1
@@ -231,12 +260,16 @@ class _Handler(BaseHTTPRequestHandler):
                 {
                     "face": face,
                     "method": method,
-                    "path": urlsplit(self.path).path,
+                    "path": raw,
                     "user_agent": self.headers.get("User-Agent", ""),
                     "content_type": self.headers.get("Content-Type", ""),
                     "body": body.decode("utf-8", errors="replace"),
                 }
             )
+        if outside:  # the real service has nothing there: no script, no faults
+            self._karmo_error(404, "40400000", f"No route for {method} {raw}")
+            return
+        with state.lock:
             scripted = state.next_scripted(face)
             faults = Faults(**asdict(state.faults))
             if faults.face not in (None, face):
@@ -495,10 +528,18 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, dict(state.stats)
             if method == "POST" and what == "faults":
                 try:
-                    state.faults.update(json.loads(body or b"{}"))
-                except (ValueError, TypeError) as exc:
+                    changes = json.loads(body or b"{}")
+                    if not isinstance(changes, dict):
+                        raise ValueError("faults must be a JSON object")
+                    seed = changes.pop("seed", None)
+                    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+                        raise ValueError(f"seed must be a whole number, got {seed!r}")
+                    state.faults.update(changes)
+                except ValueError as exc:
                     return 400, {"error": str(exc)}
-                return 200, asdict(state.faults)
+                if seed is not None:
+                    state.rng.seed(seed)
+                return 200, state.faults.named()
             if method == "POST" and what == "script":
                 answers = json.loads(body or b"[]")
                 state.script.extend(answers if isinstance(answers, list) else [answers])
@@ -565,6 +606,16 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.state.lock:
             self.server.state.stats[counter] += 1
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + content)
+
+
+def _under_prefix(path: str, prefix: str) -> tuple[str, bool]:
+    """The path below ``prefix``, and whether it lies outside it (an admin path is
+    never outside: ``/_sandbox/`` answers with or without the prefix)."""
+    if not prefix:
+        return path, False
+    if path.startswith(prefix + "/"):
+        return path[len(prefix) :], False
+    return path, not path.startswith("/_sandbox/")
 
 
 # The rules come from the package's validation module, the one home of each: the
