@@ -20,13 +20,11 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
+from ._config import read_settings
+from ._http.session import Session
+from ._http.workos import WorkOSReader, WorkOSRole
 from .catalog import Catalog
-from .client import Session, WorkOSReader, WorkOSRole
-from .config import read_settings
 from .errors import ConfigurationError, KarmoError
-from .retry import RetryPolicy
-
-__all__ = ["main"]
 
 Roles = dict[str, tuple[str, tuple[str, ...]]]
 """``{slug: (name, permissions)}``: what one organization holds."""
@@ -91,10 +89,9 @@ def _discover(organizations: list[str], format_: str, program: bool, output: str
             "(keep it out of shell history: export it from a secret store)."
         )
     organizations = list(dict.fromkeys(organizations))
-    policy = RetryPolicy(max_retries=settings.max_retries, deadline=settings.retry_deadline)
     with Session(
         timeout=settings.timeout,
-        retry_policy=policy,
+        retry_policy=settings.retry_policy(),
         on_retry=lambda line: print(f"karmo-roles: {line}", file=sys.stderr),
     ) as session:
         reader = WorkOSReader(

@@ -27,8 +27,6 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["chain_length", "unchained"]
-
 _WRAPPER_NAMES = frozenset(
     {"batch_set_items_sorted_before_py14", "batch_set_items_sorted"}  # < 3.14, >= 3.14
 )

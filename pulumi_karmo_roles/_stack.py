@@ -13,8 +13,6 @@ import pulumi.runtime
 
 from .errors import ConfigurationError
 
-__all__ = ["CREDENTIAL_KEYS", "PlainTextCredentialError", "require_secret_credentials"]
-
 CREDENTIAL_KEYS = ("karmo:token", "karmo:workosApiKey")
 """The stack config keys that hold credentials: each must be set with ``--secret``."""
 

@@ -44,16 +44,16 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .errors import CatalogError, ConfigurationError
-from .validation import (
+from ._rules import (
     _show,
     access_provider_problem,
     name_problem,
     permissions_problem,
     slug_problem,
 )
+from .errors import CatalogError, ConfigurationError
 
-__all__ = ["MAX_CATALOG_BYTES", "MAX_DEPTH", "Catalog", "RoleSpec", "load_catalog"]
+__all__ = ["Catalog", "RoleSpec", "load_catalog"]
 
 MAX_CATALOG_BYTES = 1 << 20
 """Largest catalog file read, in bytes."""
@@ -89,14 +89,14 @@ def _access_provider(context: Any) -> str:
     context, else (a RoleSpec built directly) the running program's."""
     if isinstance(context, dict) and _CONTEXT_KEY in context:
         return str(context[_CONTEXT_KEY])
-    from .config import program_access_provider  # loads httpx: only when needed
+    from ._config import program_access_provider
 
     return program_access_provider()
 
 
 def _resolve_access_provider(access_provider: str | None) -> str:
     if access_provider is None:
-        from .config import program_access_provider
+        from ._config import program_access_provider
 
         return program_access_provider()
     problem = access_provider_problem(access_provider)

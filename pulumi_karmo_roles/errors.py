@@ -3,34 +3,27 @@
 ::
 
     KarmoError
-    ├── ConfigurationError            apiUrl / token / timeout / maxRetries missing or invalid
-    ├── UsageError (also TypeError)   a resource called with arguments of the wrong kind
-    ├── InputError                    a role's properties break a rule (or a malformed id)
+    ├── ConfigurationError            a setting is missing or malformed
+    ├── UsageError (TypeError)        a resource called with arguments of the wrong kind
+    ├── InputError (ValueError)       a role's properties break a rule
     │   ├── CatalogError              a role catalog (file or mapping) breaks a rule
     │   └── DuplicateRoleError        two resources in one program declare the same role
-    ├── ServiceTokenError             Karmo would not issue a usable service token (aws-sigv4)
+    ├── ServiceTokenError             Karmo would not issue a usable service token
     ├── PermissionsNotAppliedError    the role was written, its permissions were not
     ├── RequestNotSentError           a request could not be built or sent at all
-    └── APIError                      something went wrong talking to Karmo
-        ├── APIConnectionError        Karmo could not be reached (refused, reset, DNS, proxy)
-        │   └── APITimeoutError       Karmo did not answer within the timeout or deadline
-        ├── InvalidResponseError      Karmo said yes, but the body (or the role id) is unusable
-        └── APIStatusError            Karmo answered with a non-2xx status
-            ├── RedirectError               3xx: karmo:apiUrl points at the wrong place
-            ├── BadRequestError             400
-            ├── AuthenticationError         401
-            ├── PermissionDeniedError       403
-            ├── NotFoundError               404
-            ├── ConflictError               409
-            ├── UnprocessableEntityError    422
-            ├── RateLimitError              429
-            ├── InternalServerError         500, 502, 504 and other 5xx
-            └── ProviderNotConfiguredError  503 with a Karmo error body
+    └── APIError                      talking to Karmo (or, to read back, WorkOS) failed
+        ├── APIConnectionError        it could not be reached
+        │   └── APITimeoutError       it did not answer within the timeout or deadline
+        ├── InvalidResponseError      it said yes, but the body is unusable
+        └── APIStatusError            it answered with a non-2xx status, one class each:
+            RedirectError (3xx), BadRequestError (400), AuthenticationError (401),
+            PermissionDeniedError (403), NotFoundError (404), ConflictError (409),
+            UnprocessableEntityError (422), RateLimitError (429), InternalServerError
+            (5xx), ProviderNotConfiguredError (503 with a Karmo error body)
 
-``str(error)`` is what ``pulumi up`` shows the user: one line that says what
-failed and what to do next. Every message is composed here. It never contains the
-API token: errors keep the method and path of the request, never its headers, and
-whatever the server said was cleaned first (:mod:`.untrusted`).
+``str(error)`` is what ``pulumi up`` shows: one line that says what failed and what to
+do. Every message is composed here, from text the transport has already cleaned; none
+holds a credential.
 """
 
 from __future__ import annotations
@@ -38,10 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, ClassVar
-
-if TYPE_CHECKING:
-    from .untrusted import Answer
+from typing import Any, ClassVar
 
 __all__ = [
     "APIConnectionError",
@@ -69,12 +59,6 @@ __all__ = [
     "ServiceTokenError",
     "UnprocessableEntityError",
     "UsageError",
-    "deadline_note",
-    "environment_error",
-    "failure_error",
-    "is_retried",
-    "status_error",
-    "status_error_class",
 ]
 
 
@@ -83,8 +67,8 @@ class KarmoError(Exception):
 
 
 class ConfigurationError(KarmoError):
-    """The provider's settings (``karmo:*`` stack config or ``KARMO_*`` variables) are
-    missing or invalid. Raised before any request is sent."""
+    """The provider's settings (``karmo:*`` stack config or ``KARMO_*`` variables, the
+    proxy variables) are missing or malformed. Raised before any request is sent."""
 
 
 class UsageError(KarmoError, TypeError):
@@ -94,34 +78,31 @@ class UsageError(KarmoError, TypeError):
 
 
 class InputError(KarmoError, ValueError):
-    """A role's properties, or a resource id given to ``OrganizationRole.get``, break a rule.
-
-    ``pulumi preview`` reports the same rules as check failures; this is raised when an
-    invalid value reaches an operation some other way.
-    """
+    """A role's properties, or a resource id given to ``OrganizationRole.get``, break a
+    rule. ``pulumi preview`` reports the same rules as check failures; this is raised
+    when an invalid value reaches an operation some other way."""
 
 
 class CatalogError(InputError):
-    """A role catalog breaks a rule: the file cannot be read or parsed, or an entry breaks
-    the same rules ``pulumi preview`` checks. The message names the file (or the
-    :class:`~pulumi_karmo_roles.OrganizationRoleSet` given the catalog) and, for each
-    problem, the path inside it, e.g. ``roles.org-admin.permissions[1]``."""
+    """A role catalog cannot be read or parsed, or an entry breaks a rule. The message
+    names the file (or the set given the catalog) and the path of each problem, e.g.
+    ``roles.org-admin.permissions[1]``."""
 
 
 class DuplicateRoleError(InputError):
-    """Two resources in one program declare the same role (the same organization id and
-    slug): they would overwrite each other on every ``pulumi up``. The message names both
-    resources and their URNs. Lookups with ``OrganizationRole.get`` are not declarations."""
+    """Two resources in one program declare the same role (organization id and slug):
+    they would overwrite each other on every ``pulumi up``. The message names both and
+    their URNs. Lookups with ``OrganizationRole.get`` are not declarations."""
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """One entry of a Karmo error's ``errors`` list."""
+    """One entry of an error body's ``errors`` list."""
 
     pointer: str | None
     """JSON pointer to the offending value in the request body, e.g. ``/name``."""
     detail: str | None
-    """Karmo's explanation for this field."""
+    """The service's explanation for this field."""
 
     def __str__(self) -> str:
         if self.pointer and self.detail:
@@ -129,11 +110,24 @@ class FieldError:
         return self.pointer or self.detail or "(no detail)"
 
 
+# Python 3.13 renamed HTTPStatus 422/413; Karmo's docs use these names.
+_STATUS_NAMES = {422: "UNPROCESSABLE_ENTITY", 413: "REQUEST_ENTITY_TOO_LARGE"}
+
+
+def status_name(status_code: int) -> str:
+    """The status's name as Karmo's docs spell it, e.g. ``UNPROCESSABLE_ENTITY``."""
+    if status_code in _STATUS_NAMES:
+        return _STATUS_NAMES[status_code]
+    try:
+        return HTTPStatus(status_code).name
+    except ValueError:
+        return "UNKNOWN_STATUS"
+
+
 class ServiceTokenError(KarmoError):
     """``POST /auth/token`` did not yield a usable service token (``karmo:auth`` is
-    ``aws-sigv4``): the AWS identity may not call it, or the answer was unusable.
-    ``retried`` says whether another attempt may succeed (Karmo failed or rate-limited
-    the mint)."""
+    ``aws-sigv4``). ``retried`` says whether another attempt may succeed (Karmo failed
+    or rate-limited the mint)."""
 
     retried: bool
 
@@ -143,7 +137,7 @@ class ServiceTokenError(KarmoError):
 
     @classmethod
     def refused(
-        cls, status_code: int, code: str | None, karmo_message: str | None, *, karmo_body: bool
+        cls, status_code: int, code: str | None, karmo_message: str | None, *, retried: bool
     ) -> ServiceTokenError:
         """Karmo answered the mint with a non-2xx status."""
         said = f" (code {code})" if code else ""
@@ -153,7 +147,7 @@ class ServiceTokenError(KarmoError):
             f"{status_code} {status_name(status_code)}{said}. Check that the AWS identity "
             "may invoke Karmo's /auth/token (execute-api:Invoke) and that karmo:awsRegion "
             "is the region of Karmo's API.",
-            retried=status_error_class(status_code, karmo_body=karmo_body).retried,
+            retried=retried,
         )
 
     @classmethod
@@ -167,9 +161,9 @@ class ServiceTokenError(KarmoError):
 
 
 class PermissionsNotAppliedError(KarmoError):
-    """The role was created or renamed, but setting its permissions failed. The role
-    exists in Karmo with its previous permissions; both calls are idempotent, so the next
-    ``pulumi up`` converges. The failure itself is the ``__cause__``."""
+    """The role was created or renamed, but setting its permissions failed; both calls
+    are idempotent, so the next ``pulumi up`` converges. The failure is the
+    ``__cause__``."""
 
     role_id: str
     """The role's id, which Karmo returned before the permissions failed."""
@@ -179,14 +173,29 @@ class PermissionsNotAppliedError(KarmoError):
         self.role_id = role_id
 
 
+class RequestNotSentError(KarmoError):
+    """The request could not be built or sent at all (an invalid header or body value).
+    The message names the request and the kind of failure, never a header's value."""
+
+    def __init__(self, *, method: str, path: str, cause: str) -> None:
+        super().__init__(
+            f"pulumi-karmo-roles could not send {method} {path} ({cause}). This is likely a "
+            "bug in the provider or an invalid setting; please report it."
+        )
+
+
 URL_SETTINGS = {"Karmo": "karmo:apiUrl", "WorkOS": "karmo:workosApiUrl"}
 """The setting that points at each service this package calls."""
 
 
+def _attempts(attempts: int, note: str | None) -> str:
+    text = f"{attempts} attempt{'s' if attempts != 1 else ''}"
+    return f"{text}; {note}" if note else text
+
+
 class APIError(KarmoError):
-    """A request to Karmo (or, for read-back, to WorkOS: see ``service``) failed.
-    ``method`` and ``path`` name the request (the path is relative to the service's base
-    URL); ``attempts`` is how many times it was sent."""
+    """A request to Karmo (or, for read-back, to WorkOS) failed. ``method`` and ``path``
+    name it (relative to the service's base URL); ``attempts`` is how often it was sent."""
 
     method: str
     path: str
@@ -198,42 +207,12 @@ class APIError(KarmoError):
         self, message: str, *, method: str, path: str, attempts: int = 1, service: str = "Karmo"
     ) -> None:
         super().__init__(message)
-        self.method = method
-        self.path = path
-        self.attempts = attempts
-        self.service = service
-
-
-def environment_error(exc: Exception, secrets: Sequence[str] = ()) -> ConfigurationError:
-    """The proxy or certificate variables cannot be used (httpx could not build its
-    client from them). The exception's text is shown cleaned of ``secrets`` (the
-    proxies' credentials)."""
-    from .untrusted import clean  # see is_retried
-
-    said = clean(f"{type(exc).__name__}: {exc}", 200, secrets)
-    return ConfigurationError(
-        f"The network settings in the environment cannot be used ({said}). Check "
-        "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY and SSL_CERT_FILE."
-    )
-
-
-def deadline_note(elapsed: float, delay: float, deadline: float | None) -> str:
-    """Why the retries stopped before ``max_retries``: the next wait would pass the
-    retry deadline."""
-    return (
-        f"stopped after {elapsed:.1f} s: the next wait of {delay:.1f} s would pass the "
-        f"{deadline:g} s retry deadline"
-    )
-
-
-def _attempts(attempts: int, note: str | None) -> str:
-    text = f"{attempts} attempt{'s' if attempts != 1 else ''}"
-    return f"{text}; {note}" if note else text
+        self.method, self.path, self.attempts, self.service = method, path, attempts, service
 
 
 class APIConnectionError(APIError):
-    """Karmo could not be reached: connection refused or reset, DNS failure, TLS error,
-    a proxy that failed. Raised after the retries ran out."""
+    """The service could not be reached (refused, reset, DNS, TLS, a failing proxy),
+    after the retries ran out."""
 
     def __init__(
         self,
@@ -258,8 +237,8 @@ class APIConnectionError(APIError):
 
 
 class APITimeoutError(APIConnectionError):
-    """Karmo did not answer completely within ``karmo:timeout`` seconds on every
-    attempt, or the operation ran out of ``karmo:retryDeadline``."""
+    """No complete answer within ``karmo:timeout`` on every attempt, or the operation ran
+    out of ``karmo:retryDeadline`` (``deadline``)."""
 
     def __init__(
         self,
@@ -273,19 +252,16 @@ class APITimeoutError(APIConnectionError):
         note: str | None = None,
         service: str = "Karmo",
     ) -> None:
+        if deadline is not None:
+            within = f"within the {deadline:g} s retry deadline ({_attempts(attempts, note)})"
+            fix = "raise `karmo:retryDeadline`"
+        else:
+            within = f"in time (timed out after {timeout:g} s, {_attempts(attempts, note)})"
+            fix = "raise `karmo:timeout`"
         APIError.__init__(
             self,
-            (
-                f"{service} did not answer {method} {path} within the {deadline:g} s retry "
-                f"deadline ({_attempts(attempts, note)}). Check that {base_url} is "
-                "reachable, or raise `karmo:retryDeadline`."
-            )
-            if deadline is not None
-            else (
-                f"{service} did not answer {method} {path} in time (timed out after "
-                f"{timeout:g} s, {_attempts(attempts, note)}). Check that {base_url} is "
-                "reachable, or raise `karmo:timeout`."
-            ),
+            f"{service} did not answer {method} {path} {within}. Check that {base_url} is "
+            f"reachable, or {fix}.",
             method=method,
             path=path,
             attempts=attempts,
@@ -293,24 +269,10 @@ class APITimeoutError(APIConnectionError):
         )
 
 
-class RequestNotSentError(KarmoError):
-    """The request could not be built or sent at all (an invalid header or body value).
-    The message names the request and the kind of failure, never a header's value."""
-
-    def __init__(self, *, method: str, path: str, cause: str) -> None:
-        super().__init__(
-            f"pulumi-karmo-roles could not send {method} {path} ({cause}). This is likely a "
-            "bug in the provider or an invalid setting; please report it."
-        )
-
-
 class InvalidResponseError(APIError):
-    """Karmo answered 200/201 but the body is not the role id it should be, or the id
-    breaks the rule for ids (1-255 printable ASCII characters, no spaces); or WorkOS
-    answered a read with something other than what was asked (``expected``).
-
-    The upsert may have happened; running ``pulumi up`` again converges.
-    """
+    """Karmo answered 200/201 without a usable role id (1-255 printable ASCII characters,
+    no spaces), so the upsert may have happened and a rerun converges; or WorkOS answered
+    a read with something other than what was asked (``expected``)."""
 
     def __init__(
         self,
@@ -326,64 +288,57 @@ class InvalidResponseError(APIError):
         expected: str | None = None,
     ) -> None:
         if expected is not None:  # a read: nothing was written
-            super().__init__(
+            message = (
                 f"{service} answered {method} {path} with {status_code} but not {expected}: "
                 f"{body_excerpt!r}. Run the command again; if it persists, check "
-                f"`{URL_SETTINGS[service]}`.",
-                method=method,
-                path=path,
-                attempts=attempts,
-                service=service,
+                f"`{URL_SETTINGS[service]}`."
             )
-            return
-        if status_code not in (200, 201):
-            problem = f"an unexpected {status_code}: {body_excerpt!r}"
-        elif role_id is None:
-            problem = f"{status_code} but no role id (expected JSON with `id`): {body_excerpt!r}"
         else:
-            problem = (
-                f"{status_code} and a role id that is not 1-{max_length} printable ASCII "
-                f"characters without spaces: '{role_id}'"
+            if status_code not in (200, 201):
+                problem = f"an unexpected {status_code}: {body_excerpt!r}"
+            elif role_id is None:
+                problem = f"{status_code} but no role id (expected JSON with `id`): "
+                problem += repr(body_excerpt)
+            else:
+                problem = (
+                    f"{status_code} and a role id that is not 1-{max_length} printable ASCII "
+                    f"characters without spaces: '{role_id}'"
+                )
+            message = (
+                f"Karmo answered {method} {path} with {problem}. The role may have been "
+                "written; running `pulumi up` again converges."
             )
-        super().__init__(
-            f"Karmo answered {method} {path} with {problem}. The role may have been written; "
-            "running `pulumi up` again converges.",
-            method=method,
-            path=path,
-            attempts=attempts,
-        )
+        super().__init__(message, method=method, path=path, attempts=attempts, service=service)
 
 
 class APIStatusError(APIError):
-    """Karmo answered with a non-2xx status.
-
-    The attributes carry everything Karmo said; ``str()`` combines them into one line:
-    ``Karmo rejected PUT /organizations/org_123/roles/org-admin: 422 UNPROCESSABLE_ENTITY
-    (code 42200001): Request validation failed; /name: must not be blank. <what to do>``
-    """
+    """The service answered with a non-2xx status. The attributes carry everything it
+    said; ``str()`` combines them into one line, e.g. ``Karmo rejected PUT
+    /organizations/org_123/roles/org-admin: 422 UNPROCESSABLE_ENTITY (code 42200001):
+    Request validation failed; /name: must not be blank. <what to do>``."""
 
     hint: ClassVar[str] = "Check the request and run `pulumi up` again."
     workos_hint: ClassVar[str] = "Check the request and run the command again."
-    """What to do when the answer came from WorkOS (read-back with ``karmo:workosApiKey``)."""
+    """What to do when the answer came from WorkOS."""
+    retried: ClassVar[bool] = False
+    """Whether this answer is worth another attempt (429 and 5xx outages)."""
     status_code: int
-    """The HTTP status of Karmo's answer."""
+    """The HTTP status of the answer."""
     code: str | None
     """Karmo's 8-digit error code, e.g. ``42200001``, if the body carried one."""
     karmo_message: str | None
-    """Karmo's own ``message``."""
+    """The service's own ``message``."""
     errors: tuple[FieldError, ...]
-    """Karmo's field errors, each with a JSON pointer and a detail."""
+    """The field errors, each with a JSON pointer and a detail."""
     request_id: str | None
-    """Karmo's request id (``meta.requestId`` or the ``X-Request-Id`` header): quote it to
-    Karmo's operators."""
+    """The request id (``meta.requestId`` or the ``X-Request-Id`` header): quote it to
+    the service's operators."""
     meta: Mapping[str, Any]
-    """Karmo's ``meta`` object, as sent."""
+    """The request id part of Karmo's ``meta`` object."""
     body_excerpt: str | None
     """For a body that is not a Karmo error (a proxy's HTML page), a short cleaned excerpt."""
     location: str | None
     """The ``Location`` a 3xx answer pointed to (never followed)."""
-    retried: ClassVar[bool] = False
-    """Whether this answer is worth another attempt (429 and 5xx outages)."""
 
     def __init__(
         self,
@@ -402,14 +357,9 @@ class APIStatusError(APIError):
         note: str | None = None,
         service: str = "Karmo",
     ) -> None:
-        self.status_code = status_code
-        self.location = location
-        self.code = code
-        self.karmo_message = karmo_message
-        self.errors = tuple(errors)
-        self.request_id = request_id
-        self.meta = dict(meta or {})
-        self.body_excerpt = body_excerpt
+        self.status_code, self.code, self.karmo_message = status_code, code, karmo_message
+        self.errors, self.request_id, self.meta = tuple(errors), request_id, dict(meta or {})
+        self.body_excerpt, self.location = body_excerpt, location
         super().__init__(
             self._format(service, method, path, attempts, note),
             method=method,
@@ -421,29 +371,26 @@ class APIStatusError(APIError):
     def _format(self, service: str, method: str, path: str, attempts: int, note: str | None) -> str:
         verb = "redirected" if self.status_code < 400 else "rejected"
         verb = "failed" if self.status_code >= 500 else verb
-        status = f"{self.status_code} {status_name(self.status_code)}"
-        head = f"{service} {verb} {method} {path}: {status}"
+        text = f"{service} {verb} {method} {path}: {self.status_code} "
+        text += status_name(self.status_code)
         if self.code:
-            head += f" (code {self.code})"
+            text += f" (code {self.code})"
         said = [self.karmo_message] if self.karmo_message else []
         said += [str(e) for e in self.errors]
         if self.location is not None:
             said.append(f"to {self.location}")
         elif not said and self.body_excerpt:
             said.append(f"response was not a {service} error: {self.body_excerpt!r}")
-        text = head + (": " + "; ".join(said) if said else "")
+        text += ": " + "; ".join(said) if said else ""
         if attempts > 1 or note:
             text += f" (after {_attempts(attempts, note)})"
         text = text.rstrip(". ") + ". " + (self.workos_hint if service == "WorkOS" else self.hint)
-        if self.request_id:
-            text += f" [request id {self.request_id}]"
-        return text
+        return text + (f" [request id {self.request_id}]" if self.request_id else "")
 
 
 class RedirectError(APIStatusError):
-    """3xx: Karmo's API never redirects, so ``karmo:apiUrl`` is wrong (often http://
-    where https:// is needed). The redirect is not followed: the token goes nowhere
-    else."""
+    """3xx: the API never redirects, so its URL setting is wrong (often http:// for
+    https://). The redirect is not followed: no credential goes elsewhere."""
 
     hint = (
         "Karmo's API does not redirect: set `karmo:apiUrl` to the right URL (e.g. https:// "
@@ -456,7 +403,7 @@ class RedirectError(APIStatusError):
 
 
 class BadRequestError(APIStatusError):
-    """400: Karmo could not read the request."""
+    """400: the service could not read the request."""
 
     hint = (
         "Karmo could not read the request pulumi-karmo-roles sent: this is likely a bug "
@@ -469,7 +416,7 @@ class BadRequestError(APIStatusError):
 
 
 class AuthenticationError(APIStatusError):
-    """401: the bearer token was missing, malformed, expired or unknown."""
+    """401: the token (or WorkOS API key) was missing, malformed, expired or unknown."""
 
     hint = (
         "Karmo refused the token: check `karmo:token` (or KARMO_TOKEN) and that it has "
@@ -482,7 +429,7 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    """403: the token is valid but may not manage roles in this organization."""
+    """403: the credential is valid but may not act on this organization."""
 
     hint = (
         "The token is valid but not allowed to manage roles here: use a token with access "
@@ -495,7 +442,7 @@ class PermissionDeniedError(APIStatusError):
 
 
 class NotFoundError(APIStatusError):
-    """404: Karmo (or its access provider) does not know the organization."""
+    """404: the service (or its access provider) does not know the organization."""
 
     hint = (
         "Karmo does not know this organization: check `organization_id` (in WorkOS mode "
@@ -518,13 +465,13 @@ class ConflictError(APIStatusError):
 
 
 class UnprocessableEntityError(APIStatusError):
-    """422: Karmo's validation rejected a field; each pointer names it."""
+    """422: validation rejected a field; each pointer names it."""
 
     hint = "Correct the property each pointer names and run `pulumi up` again."
 
 
 class RateLimitError(APIStatusError):
-    """429: Karmo or its access provider kept rate-limiting the requests."""
+    """429: the requests kept being rate-limited."""
 
     retried = True
     hint = (
@@ -538,8 +485,8 @@ class RateLimitError(APIStatusError):
 
 
 class InternalServerError(APIStatusError):
-    """500 (or 502/504 and other 5xx, or a 503 without a Karmo body): Karmo failed on
-    its side, or a gateway in front of it did."""
+    """500 (or another 5xx, or a 503 without a Karmo body): the service, or a gateway in
+    front of it, failed."""
 
     retried = True
     hint = (
@@ -550,153 +497,11 @@ class InternalServerError(APIStatusError):
 
 
 class ProviderNotConfiguredError(APIStatusError):
-    """503 with a Karmo error body: the environment's access-management provider (WorkOS in
-    WorkOS mode) is not configured. A configuration state, not an outage: never retried."""
+    """503 with a Karmo error body: the environment's access provider (WorkOS in WorkOS
+    mode) is not configured. A configuration state, not an outage: never retried."""
 
     hint = (
         "Karmo's access-management provider (e.g. WorkOS) is not configured in this "
         "environment; not retried. Ask Karmo's operators to configure it, or point "
         "`karmo:apiUrl` at an environment that has one."
     )
-
-
-_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    409: ConflictError,
-    422: UnprocessableEntityError,
-    429: RateLimitError,
-    500: InternalServerError,
-    503: ProviderNotConfiguredError,
-}
-
-# Python 3.13 renamed HTTPStatus 422/413; Karmo's docs use these names.
-_STATUS_NAMES = {422: "UNPROCESSABLE_ENTITY", 413: "REQUEST_ENTITY_TOO_LARGE"}
-
-
-def status_name(status_code: int) -> str:
-    """The status's name as Karmo's docs spell it, e.g. ``UNPROCESSABLE_ENTITY``."""
-    if status_code in _STATUS_NAMES:
-        return _STATUS_NAMES[status_code]
-    try:
-        return HTTPStatus(status_code).name
-    except ValueError:
-        return "UNKNOWN_STATUS"
-
-
-def status_error_class(status_code: int, *, karmo_body: bool) -> type[APIStatusError]:
-    """The class for a non-2xx answer. The one place that decides that a 503 carrying
-    Karmo's error body is :class:`ProviderNotConfiguredError` (a configuration state,
-    never retried) while any other 503 is an outage (:class:`InternalServerError`)."""
-    if status_code == 503 and not karmo_body:
-        return InternalServerError
-    cls = _STATUS_CLASSES.get(status_code)
-    if cls is not None:
-        return cls
-    if 300 <= status_code < 400:
-        return RedirectError
-    return InternalServerError if status_code >= 500 else APIStatusError
-
-
-def status_error(
-    answer: Answer,
-    *,
-    method: str,
-    path: str,
-    attempts: int = 1,
-    note: str | None = None,
-    service: str = "Karmo",
-) -> APIStatusError:
-    """The error for a non-2xx ``answer`` (already cleaned; see
-    :func:`~.untrusted.read_answer`), of the class :func:`status_error_class` picks."""
-    status = answer.status_code
-    return status_error_class(status, karmo_body=answer.karmo_body)(
-        method=method,
-        path=path,
-        status_code=status,
-        code=answer.code,
-        karmo_message=answer.message,
-        errors=answer.errors,
-        request_id=answer.request_id,
-        meta=answer.meta,
-        body_excerpt=answer.body_excerpt,
-        location=answer.location,
-        attempts=attempts,
-        note=note,
-        service=service,
-    )
-
-
-def is_retried(exc: Exception) -> bool:
-    """Whether an exception raised while sending is worth another attempt: a network
-    failure or timeout, or a mint Karmo failed or rate-limited."""
-    # httpx is imported where a failure is translated, not with this module: the package's
-    # top level and the sandbox import the errors and need no HTTP client.
-    import httpx
-
-    if isinstance(exc, ServiceTokenError):
-        return exc.retried
-    # Failures another attempt may cure; anything else raised while sending is final.
-    retried = (
-        httpx.TimeoutException,
-        httpx.NetworkError,
-        httpx.RemoteProtocolError,
-        httpx.ProxyError,
-    )
-    return isinstance(exc, retried)
-
-
-def failure_error(
-    failure: Answer | Exception,
-    said: str,
-    *,
-    method: str,
-    path: str,
-    base_url: str,
-    timeout: float,
-    deadline: float | None,
-    attempts: int,
-    note: str | None,
-    service: str = "Karmo",
-) -> KarmoError:
-    """The error for the last failed attempt: a non-2xx :class:`~.untrusted.Answer`, or
-    whatever sending raised (httpx, h11, codecs, json), translated in this one place as
-    httpx and openai-python map their transports' failures. ``said`` is the exception's
-    own text, already cleaned; it is quoted only for transport failures, whose text never
-    holds a request header. ``deadline``: the attempt was cut short by the retry
-    deadline, which a timeout then blames."""
-    import httpx  # see is_retried
-
-    if not isinstance(failure, Exception):
-        return status_error(
-            failure, method=method, path=path, attempts=attempts, note=note, service=service
-        )
-    exc = failure
-    if isinstance(exc, KarmoError):  # raised by a credential (a refused mint, no AWS keys)
-        return exc
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(
-            method=method,
-            path=path,
-            base_url=base_url,
-            timeout=timeout,
-            deadline=deadline,
-            attempts=attempts,
-            note=note,
-            service=service,
-        )
-    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.LocalProtocolError):
-        return APIConnectionError(
-            method=method,
-            path=path,
-            base_url=base_url,
-            cause=said,
-            attempts=attempts,
-            note=note,
-            service=service,
-        )
-    # An invalid header (a token that slipped past the checks), an unencodable value:
-    # their text may quote the header, so only their kind is named.
-    return RequestNotSentError(method=method, path=path, cause=type(exc).__name__)

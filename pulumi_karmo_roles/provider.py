@@ -22,7 +22,6 @@ import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import pulumi
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
@@ -35,8 +34,8 @@ from pulumi.dynamic import (
 )
 from pulumi.output import Unknown
 
-from .client import KarmoClient, Session, WorkOSReader, WorkOSRole
-from .config import (
+from ._announce import announce
+from ._config import (
     CONFIG_KEYS,
     Settings,
     check_settings,
@@ -44,10 +43,11 @@ from .config import (
     resolve_access_provider,
     resolve_settings,
 )
-from .credentials import Credential, ServiceToken, sigv4_signer
-from .errors import InputError, KarmoError, NotFoundError, PermissionsNotAppliedError
-from .retry import RetryPolicy
-from .validation import (
+from ._http.credentials import Credential, ServiceToken, sigv4_signer
+from ._http.karmo import KarmoClient
+from ._http.session import Session
+from ._http.workos import WorkOSReader, WorkOSRole
+from ._rules import (
     ACCESS_PROVIDERS,
     clear_permissions_on_delete_problem,
     name_problem,
@@ -56,14 +56,9 @@ from .validation import (
     slug_problem,
     split_resource_id,
 )
+from .errors import InputError, KarmoError, NotFoundError, PermissionsNotAppliedError
 
-__all__ = [
-    "INPUT_PROPERTIES",
-    "OUTPUT_PROPERTIES",
-    "OrganizationRoleProvider",
-    "announce",
-    "build_session",
-]
+__all__ = ["OrganizationRoleProvider"]
 
 INPUT_PROPERTIES = ("organization_id", "slug", "name", "permissions", "clear_permissions_on_delete")
 """The resource's inputs, in the order failures are reported (``permissions`` and
@@ -105,25 +100,12 @@ class _Role(NamedTuple):
     clear_permissions_on_delete: bool
 
 
-def announce(message: str, *, level: str = "warning") -> None:
-    """Show ``message`` to the user running ``pulumi up``: the one channel for what must
-    be seen while it happens, such as each retry. The provider process has no engine
-    connection; what it writes to stderr the CLI shows (as info-err at stack level), and
-    ``pulumi.log`` writes there. Change the channel here, nowhere else.
-
-    :param level: ``"warning"`` or ``"info"``.
-    """
-    (pulumi.log.info if level == "info" else pulumi.log.warn)(message)
-
-
 def build_session(settings: Settings) -> Session:
     """The one HTTP session for ``settings``, shared by the Karmo client and the WorkOS
     reader: the timeout, the retry policy and deadline, retries announced to the user."""
     return Session(
         timeout=settings.timeout,
-        retry_policy=RetryPolicy(
-            max_retries=settings.max_retries, deadline=settings.retry_deadline
-        ),
+        retry_policy=settings.retry_policy(),
         on_retry=announce,
     )
 
@@ -256,10 +238,11 @@ class OrganizationRoleProvider(ResourceProvider):
         client = self._client()
         upserted = client.upsert_role(role.organization_id, role.slug, role.name)
         if not upserted.created:
-            pulumi.log.info(
+            announce(
                 f"Karmo role {role.slug!r} already existed in organization "
                 f"{role.organization_id!r} ({upserted.role_id}): adopted, and its name set "
-                f"to {role.name!r}."
+                f"to {role.name!r}.",
+                level="info",
             )
         permissions = self._apply_permissions(client, role, upserted.role_id)
         return CreateResult(
@@ -350,14 +333,14 @@ class OrganizationRoleProvider(ResourceProvider):
         if props.get(_CLEAR) is True and props.get("permissions") is not None:
             with contextlib.suppress(NotFoundError):  # no role: nothing is granted
                 self._client().set_role_permissions(str(organization_id), str(slug), [])
-            pulumi.log.warn(
+            announce(
                 f"Karmo has no delete operation: {where} remains in Karmo with no "
                 "permissions (Pulumi cleared them: clear_permissions_on_delete is set). "
                 "Pulumi no longer manages it; remove it in Karmo or its access provider if "
                 "it must go."
             )
             return
-        pulumi.log.warn(
+        announce(
             f"Karmo has no delete operation: {where} remains in Karmo, and so do its "
             "permissions. Pulumi no longer manages it. To revoke its permissions, declare "
             "it with permissions=[], run `pulumi up`, then remove the resource; to remove "

@@ -8,9 +8,9 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
+from ._claims import claim_role
 from ._pickle_chain import unchained
 from ._stack import require_secret_credentials
-from .claims import claim_role
 from .errors import UsageError
 from .provider import OrganizationRoleProvider
 

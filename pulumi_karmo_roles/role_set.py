@@ -11,10 +11,10 @@ from typing import Any
 
 import pulumi
 
+from ._rules import organization_id_problem
 from .catalog import Catalog, RoleSpec
 from .errors import InputError, UsageError
 from .resource import OrganizationRole
-from .validation import organization_id_problem
 
 __all__ = ["OrganizationRoleSet"]
 

@@ -46,7 +46,7 @@ def _shown(exc: BaseException) -> str:
 
 def validation_error() -> str:
     """The 422 for a blank name, as the client raises it against the sandbox."""
-    from pulumi_karmo_roles.client import KarmoClient
+    from pulumi_karmo_roles._http.karmo import KarmoClient
     from pulumi_karmo_roles.errors import UnprocessableEntityError
     from pulumi_karmo_roles.sandbox import SandboxServer
 
@@ -77,7 +77,7 @@ def _without(package: str) -> Iterator[None]:
 
 def botocore_missing() -> str:
     """The error of ``karmo:auth = aws-sigv4`` without botocore."""
-    from pulumi_karmo_roles.credentials import sigv4_signer
+    from pulumi_karmo_roles._http.credentials import sigv4_signer
     from pulumi_karmo_roles.errors import ConfigurationError
 
     with _without("botocore"):

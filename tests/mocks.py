@@ -18,7 +18,7 @@ from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.rpc import deserialize_properties, is_rpc_secret, unwrap_rpc_secret
 from pulumi.runtime.settings import reset_options
 
-from pulumi_karmo_roles.claims import ROLE_TYPE
+from pulumi_karmo_roles._claims import ROLE_TYPE
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 
 

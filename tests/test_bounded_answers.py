@@ -18,8 +18,10 @@ from conftest import TOKEN
 from harness import EngineError, ProviderProcess
 from hostile import HostileServer, Reply, Seen, WireServer, gzipped, head
 
-from pulumi_karmo_roles.client import KarmoClient
-from pulumi_karmo_roles.credentials import ServiceToken
+from pulumi_karmo_roles._http.body import MAX_BODY_BYTES
+from pulumi_karmo_roles._http.credentials import ServiceToken
+from pulumi_karmo_roles._http.karmo import KarmoClient
+from pulumi_karmo_roles._http.retry import RetryPolicy
 from pulumi_karmo_roles.errors import (
     APITimeoutError,
     InternalServerError,
@@ -28,8 +30,6 @@ from pulumi_karmo_roles.errors import (
     RateLimitError,
     ServiceTokenError,
 )
-from pulumi_karmo_roles.retry import RetryPolicy
-from pulumi_karmo_roles.untrusted import MAX_BODY_BYTES
 
 VALID = {"organization_id": "org_1", "slug": "org-a", "name": "A"}
 BOMB_BYTES = 64 << 20  # decoded; on the wire a few hundred bytes
@@ -276,7 +276,7 @@ def test_a_connection_that_reads_nothing_is_bounded() -> None:
 
 
 def test_every_connection_pool_is_watched(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pulumi_karmo_roles._watchdog import WatchedBackend, watch
+    from pulumi_karmo_roles._http.watchdog import WatchedBackend, watch
 
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "localhost")

@@ -13,9 +13,9 @@ import pytest
 from conftest import configured_provider
 from readme import advised_install, install_targets
 
+from pulumi_karmo_roles._rules import name_problem, permissions_problem, slug_problem
 from pulumi_karmo_roles.catalog import Catalog, RoleSpec, load_catalog
 from pulumi_karmo_roles.errors import CatalogError, ConfigurationError, InputError
-from pulumi_karmo_roles.validation import name_problem, permissions_problem, slug_problem
 
 BAD_YAML = """\
 roles:

@@ -12,7 +12,9 @@ from conftest import TOKEN, closed_port
 from tables import STATUS_TABLE, verb
 
 from pulumi_karmo_roles import __version__
-from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles._http.body import MAX_BODY_BYTES
+from pulumi_karmo_roles._http.karmo import KarmoClient
+from pulumi_karmo_roles._http.retry import RetryPolicy
 from pulumi_karmo_roles.errors import (
     APIConnectionError,
     APIStatusError,
@@ -25,9 +27,7 @@ from pulumi_karmo_roles.errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
-from pulumi_karmo_roles.retry import RetryPolicy
 from pulumi_karmo_roles.sandbox import SandboxServer
-from pulumi_karmo_roles.untrusted import MAX_BODY_BYTES
 
 
 class Sleeps(list[float]):

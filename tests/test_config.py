@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import TOKEN
 
-from pulumi_karmo_roles.config import (
+from pulumi_karmo_roles._config import (
     check_settings,
     program_access_provider,
     resolve_access_provider,
@@ -117,8 +117,12 @@ def test_token_with_inner_whitespace_is_refused_unseen() -> None:
 
 
 def test_defaults_have_one_home() -> None:
-    from pulumi_karmo_roles.client import DEFAULT_TIMEOUT
-    from pulumi_karmo_roles.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DEADLINE, RetryPolicy
+    from pulumi_karmo_roles._http.retry import (
+        DEFAULT_MAX_RETRIES,
+        DEFAULT_RETRY_DEADLINE,
+        DEFAULT_TIMEOUT,
+        RetryPolicy,
+    )
 
     settings = resolve_settings(BASE, {})
     assert (settings.timeout, settings.max_retries, settings.retry_deadline) == (
@@ -261,7 +265,7 @@ def test_program_access_provider_does_not_load_the_pulumi_sdk() -> None:
 
     code = (
         "import os, sys; os.environ['KARMO_ACCESS_PROVIDER'] = 'generic'; "
-        "from pulumi_karmo_roles.config import program_access_provider as p; "
+        "from pulumi_karmo_roles._config import program_access_provider as p; "
         "print(p(), 'pulumi' in sys.modules)"
     )
     result = subprocess.run(

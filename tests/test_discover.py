@@ -16,8 +16,8 @@ from dashboard import Dashboard
 from mocks import run
 
 from pulumi_karmo_roles._discover import main
+from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles.catalog import load_catalog
-from pulumi_karmo_roles.client import KarmoClient
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 SAME = {"org-admin": ("Admin — “all”", ["members:*", "billing:*"]), "org-viewer": ("Viewer", [])}

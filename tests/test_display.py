@@ -6,13 +6,17 @@ each message the provider writes is a line of its own, even from parallel operat
 from __future__ import annotations
 
 import io
-import threading
+import sys
+import time
+import traceback
+import types
 
 import pytest
 from conftest import run_concurrently
 from harness import EngineError, ProviderProcess
 
-from pulumi_karmo_roles._display import LineAtomicWriter
+from pulumi_karmo_roles._announce import announce
+from pulumi_karmo_roles._display import install
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 ROLE = {"organization_id": "org_1", "slug": "org-ops", "name": "Operations"}
@@ -60,30 +64,45 @@ def test_messages_of_parallel_operations_are_whole_lines(
         assert line.count("warning:") == 1
 
 
-def test_a_line_is_written_whole_when_threads_interleave() -> None:
-    # The interleaving print() allows, forced: thread A has written its text but not yet
-    # its newline when thread B writes a whole line.
-    stream = io.StringIO()
-    writer = LineAtomicWriter(stream)
-    a_wrote_text, b_done = threading.Event(), threading.Event()
+def test_each_announcement_is_one_whole_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One write per line, under one lock: a stream that yields between calls cannot get
+    # two announcements on one line.
+    writes: list[str] = []
 
-    def a() -> None:
-        writer.write("warning: A")
-        a_wrote_text.set()
-        b_done.wait(5)
-        writer.write("\n")
+    class Slow(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(text)
+            time.sleep(0.001)
+            return len(text)
 
-    def b() -> None:
-        a_wrote_text.wait(5)
-        writer.write("warning: B\n")
-        b_done.set()
+    monkeypatch.setattr(sys, "stderr", Slow())
+    errors = run_concurrently(lambda i: announce(f"message {i}\nsecond line"), 32)
+    assert errors == []
+    assert sorted(writes) == sorted(f"warning: message {i} second line\n" for i in range(32))
 
-    threads = [threading.Thread(target=a), threading.Thread(target=b)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert stream.getvalue() == "warning: B\nwarning: A\n"
-    writer.write("partial")
-    writer.flush()
-    assert stream.getvalue().endswith("\npartial")
+
+def test_outside_the_provider_process_install_does_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stderr = sys.stderr
+    install()  # here __main__ is pytest's, not the SDK's server
+    assert sys.stderr is stderr
+    # A server that does not look as expected is left alone, too.
+    other = types.ModuleType("__main__")
+    other.traceback = traceback  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "__main__", other)
+    install()
+    assert other.traceback is traceback
+
+
+def test_in_a_server_that_looks_as_expected_install_replaces_only_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = types.ModuleType("__main__")
+    server._abort_with_traceback = lambda: None  # type: ignore[attr-defined]
+    server.traceback = traceback  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "__main__", server)
+    stderr = sys.stderr
+    install()
+    assert server.traceback is not traceback
+    assert sys.stderr is stderr  # no process-wide stream swap

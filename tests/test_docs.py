@@ -84,7 +84,7 @@ def test_readme_fits_on_a_screen() -> None:
 
 
 def test_every_setting_is_documented() -> None:
-    from pulumi_karmo_roles.config import CONFIG_KEYS
+    from pulumi_karmo_roles._config import CONFIG_KEYS
 
     for key, env in CONFIG_KEYS.items():
         assert f"`{key}`" in README

@@ -29,10 +29,12 @@ from hostile import ENCODINGS, Seen, WireServer, gzipped, head
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from pulumi_karmo_roles.client import KarmoClient, Session, WorkOSReader, WorkOSRole
-from pulumi_karmo_roles.credentials import ServiceToken
+from pulumi_karmo_roles._http.credentials import ServiceToken
+from pulumi_karmo_roles._http.karmo import KarmoClient
+from pulumi_karmo_roles._http.retry import RetryPolicy
+from pulumi_karmo_roles._http.session import Session
+from pulumi_karmo_roles._http.workos import WorkOSReader, WorkOSRole
 from pulumi_karmo_roles.errors import KarmoError, RequestNotSentError
-from pulumi_karmo_roles.retry import RetryPolicy
 
 SECRET = "kr_live/Q7mZp+Xv2Ls9"  # "/" and "+": characters servers escape
 MINTED = "kst_minted/0123456789+abc"

@@ -21,11 +21,11 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.output import UNKNOWN
 
-from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles._http.karmo import KarmoClient
+from pulumi_karmo_roles._rules import BIDI_CONTROLS
 from pulumi_karmo_roles.errors import UnprocessableEntityError
 from pulumi_karmo_roles.provider import INPUT_PROPERTIES, OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
-from pulumi_karmo_roles.validation import BIDI_CONTROLS
 
 # What the engine can deliver: JSON-like values, and unknowns during preview.
 json_values = st.recursive(

@@ -23,9 +23,11 @@ from hostile import HostileServer, Proxy, Reply, Seen
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from pulumi_karmo_roles.client import KarmoClient, Session
-from pulumi_karmo_roles.config import Settings
-from pulumi_karmo_roles.credentials import Credential, ServiceToken
+from pulumi_karmo_roles._config import Settings
+from pulumi_karmo_roles._http.credentials import Credential, ServiceToken
+from pulumi_karmo_roles._http.karmo import KarmoClient
+from pulumi_karmo_roles._http.retry import RetryPolicy
+from pulumi_karmo_roles._http.session import Session
 from pulumi_karmo_roles.errors import (
     APITimeoutError,
     ConfigurationError,
@@ -39,7 +41,6 @@ from pulumi_karmo_roles.errors import (
     UnprocessableEntityError,
 )
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
-from pulumi_karmo_roles.retry import RetryPolicy
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 VALID = {"organization_id": "org_1", "slug": "org-a", "name": "A"}
@@ -582,7 +583,7 @@ def test_a_hanging_mint_is_bounded_for_every_thread(minting: SandboxServer) -> N
 
 
 def test_a_long_token_is_never_cut_in_half_by_a_bound() -> None:
-    from pulumi_karmo_roles.untrusted import clean, excerpt
+    from pulumi_karmo_roles._http.untrusted import clean, excerpt
 
     long_token = "t" * 1000 + "Z"
     assert "tttt" not in clean((long_token + " ") * 50, 200, [long_token])

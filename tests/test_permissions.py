@@ -12,7 +12,7 @@ from conftest import TOKEN, configured_provider
 from harness import UNKNOWN, EngineError, ProviderProcess
 from pulumi.output import UNKNOWN as UNKNOWN_VALUE
 
-from pulumi_karmo_roles.client import KarmoClient
+from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles.errors import NotFoundError, PermissionsNotAppliedError
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer

@@ -15,8 +15,8 @@ from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import UNKNOWN, Unknown
 
-from pulumi_karmo_roles.client import Session
-from pulumi_karmo_roles.config import Settings
+from pulumi_karmo_roles._config import Settings
+from pulumi_karmo_roles._http.session import Session
 from pulumi_karmo_roles.errors import ConfigurationError, InputError
 from pulumi_karmo_roles.provider import OrganizationRoleProvider, build_session
 from pulumi_karmo_roles.sandbox import SandboxServer

@@ -15,7 +15,10 @@ from dashboard import Dashboard
 from harness import EngineError, ProviderProcess
 from hostile import ENCODINGS, HostileServer, Reply, Seen
 
-from pulumi_karmo_roles.client import KarmoClient, Session, WorkOSReader
+from pulumi_karmo_roles._http.karmo import KarmoClient
+from pulumi_karmo_roles._http.retry import RetryPolicy
+from pulumi_karmo_roles._http.session import Session
+from pulumi_karmo_roles._http.workos import WorkOSReader
 from pulumi_karmo_roles.errors import (
     AuthenticationError,
     InputError,
@@ -25,7 +28,6 @@ from pulumi_karmo_roles.errors import (
     RateLimitError,
 )
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
-from pulumi_karmo_roles.retry import RetryPolicy
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 ROLE = {"organization_id": "org_1", "slug": "org-admin", "name": "Admin"}

@@ -13,9 +13,10 @@ import pytest
 from harness import EngineError, ProviderProcess
 from hostile import ENCODINGS, HostileServer, Reply, Seen
 
-from pulumi_karmo_roles.client import KarmoClient, proxy_credentials
+from pulumi_karmo_roles._http.karmo import KarmoClient
+from pulumi_karmo_roles._http.session import proxy_credentials
+from pulumi_karmo_roles._http.untrusted import clean, excerpt, redact
 from pulumi_karmo_roles.errors import KarmoError, RedirectError
-from pulumi_karmo_roles.untrusted import clean, excerpt, redact
 
 # A valid token with the characters servers like to escape.
 SLASHED = "kr_live/Q7mZp+Xv2Ls9"

@@ -6,8 +6,8 @@ from email.utils import formatdate
 
 import pytest
 
+from pulumi_karmo_roles._http.retry import RetryPolicy, parse_retry_after
 from pulumi_karmo_roles.errors import ConfigurationError
-from pulumi_karmo_roles.retry import RetryPolicy, parse_retry_after
 
 NOW = 1_800_000_000.0
 

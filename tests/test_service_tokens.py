@@ -17,8 +17,8 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from readme import advised_install, install_targets
 
-from pulumi_karmo_roles.client import KarmoClient
-from pulumi_karmo_roles.credentials import ServiceToken, sigv4_signer
+from pulumi_karmo_roles._http.credentials import ServiceToken, sigv4_signer
+from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles.errors import ConfigurationError, KarmoError, ServiceTokenError
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer

@@ -7,7 +7,7 @@ import argparse
 import ssl
 import sys
 
-from ..validation import ACCESS_PROVIDERS, DEFAULT_ACCESS_PROVIDER
+from .._rules import ACCESS_PROVIDERS, DEFAULT_ACCESS_PROVIDER
 from .server import Faults, SandboxServer
 
 PROG = "karmo-sandbox"

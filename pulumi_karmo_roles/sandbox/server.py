@@ -69,7 +69,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ..validation import (
+from .._rules import (
     DEFAULT_ACCESS_PROVIDER,
     PERMISSION_PATTERN,
     access_provider_problem,

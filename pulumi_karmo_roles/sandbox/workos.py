@@ -36,7 +36,7 @@ import secrets
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from ..validation import PERMISSION_PATTERN, name_problem, organization_id_problem, slug_problem
+from .._rules import PERMISSION_PATTERN, name_problem, organization_id_problem, slug_problem
 from .store import Role, new_role_id
 
 if TYPE_CHECKING:

@@ -14,7 +14,9 @@ from conftest import TOKEN, closed_port, configured_provider, run_concurrently
 from harness import EngineError, ProviderProcess
 from rawserver import RawServer
 
-from pulumi_karmo_roles.client import KarmoClient, Session
+from pulumi_karmo_roles._http.karmo import KarmoClient
+from pulumi_karmo_roles._http.retry import RetryPolicy
+from pulumi_karmo_roles._http.session import Session
 from pulumi_karmo_roles.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -24,7 +26,6 @@ from pulumi_karmo_roles.errors import (
     RateLimitError,
 )
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
-from pulumi_karmo_roles.retry import RetryPolicy
 from pulumi_karmo_roles.sandbox import SandboxServer
 
 pytestmark = pytest.mark.usefixtures("no_token_in_logs")

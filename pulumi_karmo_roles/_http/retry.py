@@ -1,11 +1,7 @@
-"""The one retry policy of the Karmo client: how many attempts, how long to wait.
-
-Which failures are worth another attempt is the error class's ``retried`` (see
-:func:`~.errors.status_error_class`).
-
-Pure: it computes delays from the attempt number, the ``Retry-After`` header, the
-current time and a random number, so tests need not patch time.
-"""
+"""The one retry policy, and the defaults of the bounds: how many attempts, how long to
+wait, how long an attempt and an operation may take. Pure (delays from the attempt
+number, ``Retry-After``, the time and a random number), so tests need not patch time.
+Which failures are retried is :mod:`.failures`'s to say."""
 
 from __future__ import annotations
 
@@ -13,9 +9,10 @@ import math
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from .errors import ConfigurationError
+from ..errors import ConfigurationError
 
-__all__ = ["DEFAULT_MAX_RETRIES", "DEFAULT_RETRY_DEADLINE", "RetryPolicy", "parse_retry_after"]
+DEFAULT_TIMEOUT = 30.0
+"""Seconds one attempt may take, unless ``karmo:timeout`` says otherwise."""
 
 DEFAULT_MAX_RETRIES = 4
 """Retries after the first attempt, unless ``karmo:maxRetries`` says otherwise."""

@@ -33,26 +33,9 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from .client import DEFAULT_TIMEOUT, DEFAULT_WORKOS_API_URL
-from .credentials import clean_token
+from ._http.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DEADLINE, DEFAULT_TIMEOUT, RetryPolicy
+from ._rules import DEFAULT_ACCESS_PROVIDER, access_provider_problem, clean_token
 from .errors import ConfigurationError
-from .retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DEADLINE
-from .validation import DEFAULT_ACCESS_PROVIDER, access_provider_problem
-
-__all__ = [
-    "AUTH_MODES",
-    "CONFIG_KEYS",
-    "MAX_RETRIES",
-    "MAX_RETRY_DEADLINE",
-    "MAX_TIMEOUT",
-    "Settings",
-    "check_proxy_environment",
-    "check_settings",
-    "program_access_provider",
-    "read_settings",
-    "resolve_access_provider",
-    "resolve_settings",
-]
 
 CONFIG_KEYS: dict[str, str] = {
     "karmo:apiUrl": "KARMO_API_URL",
@@ -68,6 +51,9 @@ CONFIG_KEYS: dict[str, str] = {
 }
 """Each stack config key and the environment variable used when the stack lacks it."""
 
+
+DEFAULT_WORKOS_API_URL = "https://api.workos.com"
+"""WorkOS's API, unless ``karmo:workosApiUrl`` says otherwise."""
 
 MAX_TIMEOUT = 600.0
 """Largest ``karmo:timeout``, in seconds."""
@@ -114,6 +100,10 @@ class Settings:
     """The access provider behind Karmo, one of
     :data:`~pulumi_karmo_roles.validation.ACCESS_PROVIDERS`: whose limits ``check``
     enforces besides Karmo's."""
+
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy these settings ask for."""
+        return RetryPolicy(max_retries=self.max_retries, deadline=self.retry_deadline)
 
 
 def resolve_settings(

@@ -26,20 +26,12 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from ._watchdog import time_left
-from .errors import ConfigurationError, ServiceTokenError
+from .._rules import clean_token, token_problem
+from ..errors import ConfigurationError, ServiceTokenError
+from .failures import retried
 from .models import ServiceTokenResponse, is_json, load_json
 from .untrusted import clean, read_answer
-
-__all__ = [
-    "REFRESH_MARGIN",
-    "BearerToken",
-    "Credential",
-    "ServiceToken",
-    "Signer",
-    "clean_token",
-    "sigv4_signer",
-]
+from .watchdog import time_left
 
 logger = logging.getLogger("pulumi_karmo_roles")
 
@@ -54,42 +46,6 @@ Signer = Callable[[str, bytes, Mapping[str, str]], dict[str, str]]
 """Signs ``POST url`` with ``body`` and ``headers``; returns the headers to send."""
 
 Flow = Generator[httpx.Request, httpx.Response, None]
-
-
-def token_problem(token: str) -> str | None:
-    """Why ``token`` (already stripped) cannot go in an ``Authorization`` header, without
-    quoting it: ``None`` when it is 1 or more printable ASCII characters, no spaces."""
-    if not token:
-        return "is empty"
-    for position, ch in enumerate(token, 1):
-        if not "!" <= ch <= "~":
-            kind = (
-                "whitespace"
-                if ch.isspace()
-                else "a control character"
-                if ch.isascii()
-                else "a non-ASCII character"
-            )
-            return f"holds {kind} at position {position} of {len(token)}"
-    return None
-
-
-def clean_token(token: str, source: str, key: str = "karmo:token") -> str:
-    """``token`` without surrounding whitespace (pasted secrets often end in a newline).
-
-    :param key: the stack config key the token belongs in, for the advice.
-    :raises ConfigurationError: it is empty, or holds whitespace, a control or a
-        non-ASCII character inside; the message names ``source``, never the token.
-    """
-    token = token.strip()
-    problem = token_problem(token)
-    if problem:
-        what = "a WorkOS API key" if key == "karmo:workosApiKey" else "a Karmo token"
-        raise ConfigurationError(
-            f"{source} {problem}: {what} is printable ASCII without spaces. "
-            f"Set it again, e.g. `pulumi config set --secret {key} <value>`."
-        )
-    return token
 
 
 class Credential(httpx.Auth):
@@ -273,7 +229,7 @@ class ServiceToken(Credential):
         if not 200 <= response.status_code < 300:
             said = read_answer(response, content, self.secrets())
             raise ServiceTokenError.refused(
-                response.status_code, said.code, said.message, karmo_body=said.karmo_body
+                response.status_code, said.code, said.message, retried=retried(said)
             )
         try:
             minted = ServiceTokenResponse.model_validate_json(content)

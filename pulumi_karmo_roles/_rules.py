@@ -17,26 +17,7 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from .errors import InputError
-
-__all__ = [
-    "ACCESS_PROVIDERS",
-    "BIDI_CONTROLS",
-    "DEFAULT_ACCESS_PROVIDER",
-    "NAME_MAX_LENGTH",
-    "ORGANIZATION_ID_MAX_LENGTH",
-    "PERMISSION_PATTERN",
-    "SLUG_PATTERN",
-    "WORKOS_NAME_MAX_LENGTH",
-    "WORKOS_SLUG_MAX_LENGTH",
-    "access_provider_problem",
-    "clear_permissions_on_delete_problem",
-    "name_problem",
-    "organization_id_problem",
-    "permissions_problem",
-    "slug_problem",
-    "split_resource_id",
-]
+from .errors import ConfigurationError, InputError
 
 SLUG_PATTERN = re.compile(r"org-[a-z0-9_-]+")
 """Karmo's rule for a role slug (matched in full): ``^org-[a-z0-9_-]+$``."""
@@ -359,3 +340,39 @@ def split_resource_id(resource_id: str) -> tuple[str, str]:
     if problem:
         raise InputError(f"OrganizationRole id {_show(resource_id)} is malformed: {problem}")
     return organization_id, slug
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` (already stripped) cannot go in an ``Authorization`` header, without
+    quoting it: ``None`` when it is 1 or more printable ASCII characters, no spaces."""
+    if not token:
+        return "is empty"
+    for position, ch in enumerate(token, 1):
+        if not "!" <= ch <= "~":
+            kind = (
+                "whitespace"
+                if ch.isspace()
+                else "a control character"
+                if ch.isascii()
+                else "a non-ASCII character"
+            )
+            return f"holds {kind} at position {position} of {len(token)}"
+    return None
+
+
+def clean_token(token: str, source: str, key: str = "karmo:token") -> str:
+    """``token`` without surrounding whitespace (pasted secrets often end in a newline).
+
+    :param key: the stack config key the token belongs in, for the advice.
+    :raises ConfigurationError: it is empty, or holds whitespace, a control or a
+        non-ASCII character inside; the message names ``source``, never the token.
+    """
+    token = token.strip()
+    problem = token_problem(token)
+    if problem:
+        what = "a WorkOS API key" if key == "karmo:workosApiKey" else "a Karmo token"
+        raise ConfigurationError(
+            f"{source} {problem}: {what} is printable ASCII without spaces. "
+            f"Set it again, e.g. `pulumi config set --secret {key} <value>`."
+        )
+    return token

@@ -25,8 +25,6 @@ from collections.abc import Iterator
 import httpcore
 import httpx
 
-__all__ = ["WatchedBackend", "attempt", "time_left", "watch"]
-
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "pulumi_karmo_roles_attempt_deadline", default=None
 )

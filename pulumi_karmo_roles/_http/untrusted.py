@@ -12,8 +12,8 @@ Every piece of server text passes through :func:`clean`, which
 3. bounds the length.
 
 Each step is linear in the length of its input, so no answer can make cleaning slow.
-Bodies are bounded after decoding (:class:`BoundedBody`): a compressed answer is
-inflated to at most :data:`MAX_BODY_BYTES`.
+:func:`read_answer` reads a non-2xx answer into the one model of an error body,
+:class:`Answer`, tolerant of every shape the contract allows.
 """
 
 from __future__ import annotations
@@ -23,34 +23,14 @@ import html
 import json
 import re
 import unicodedata
-import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
-from .errors import FieldError
-from .models import parse_error_body
-
-__all__ = [
-    "ACCEPT_ENCODING",
-    "MAX_BODY_BYTES",
-    "REDACTED",
-    "Answer",
-    "BoundedBody",
-    "bound_answer",
-    "clean",
-    "excerpt",
-    "read_answer",
-    "redact",
-]
-
-MAX_BODY_BYTES = 1 << 20
-"""Largest response body read, after decoding; a bigger one is cut there (it is never a
-valid answer). The bytes on the wire are bounded the same way."""
-
-ACCEPT_ENCODING = "gzip, deflate"
-"""The content codings :class:`BoundedBody` decodes, and so the only ones requested."""
+from ..errors import FieldError, status_name
+from .models import is_json, load_json
 
 REDACTED = "***"
 """What a credential becomes."""
@@ -178,9 +158,13 @@ def excerpt(content: bytes, limit: int = 160, secrets: Iterable[str] = ()) -> st
     return clean(text, limit, secrets) if text else "(empty body)"
 
 
+_KARMO_CODE = re.compile(r"[0-9]{8}")
+_MAX_FIELD_ERRORS = 10
+
+
 @dataclass(frozen=True)
 class Answer:
-    """What a non-2xx answer said, every text cleaned."""
+    """What a non-2xx answer said, every text cleaned: the one model of an error body."""
 
     status_code: int
     retry_after: str | None
@@ -193,24 +177,35 @@ class Answer:
     request_id: str | None
     meta: dict[str, object]
     body_excerpt: str | None
-    """A short excerpt of a body that is not a Karmo error."""
+    """A short excerpt of a body that is not an error envelope."""
     location: str | None
     """The ``Location`` of a redirect."""
 
+    @property
+    def status_name(self) -> str:
+        """The status's name, e.g. ``BAD_GATEWAY``."""
+        return status_name(self.status_code)
+
 
 def read_answer(response: httpx.Response, content: bytes, secrets: Iterable[str]) -> Answer:
-    """Parse a non-2xx answer tolerantly and clean everything it says. A body that cannot
-    be parsed (not JSON, nested too deep, cut at the size bound) is classified by the
-    status alone, with a short excerpt."""
+    """Read a non-2xx answer tolerantly and clean everything it says. The envelope may be
+    Karmo's (``code``, ``message``, ``meta``, ``errors``), wrapped as ``{"error": {...}}``,
+    with JSON:API pointers (``source.pointer``), or WorkOS's (``message`` or
+    ``error_description``, ``code``, ``errors`` with ``field``). A body that cannot be
+    parsed (not JSON, nested too deep, cut at the size bound) is classified by the status
+    alone, with a short excerpt."""
     secrets = tuple(secrets)
-    body = parse_error_body(content)
 
     def text(value: object, limit: int) -> str | None:
         return None if value is None else clean(value, limit, secrets)
 
     status, retry_after = response.status_code, response.headers.get("Retry-After")
     location = response.headers.get("Location") if 300 <= status < 400 else None
-    if body is None:
+    header_id = response.headers.get("X-Request-Id")
+    data = load_json(content)
+    if is_json(data) and isinstance(data, dict) and isinstance(data.get("error"), dict):
+        data = data["error"]
+    if not (is_json(data) and isinstance(data, dict)):
         return Answer(
             status_code=status,
             retry_after=retry_after,
@@ -218,96 +213,60 @@ def read_answer(response: httpx.Response, content: bytes, secrets: Iterable[str]
             code=None,
             message=None,
             errors=(),
-            request_id=text(response.headers.get("X-Request-Id"), 80),
+            request_id=text(header_id, 80),
             meta={},
             body_excerpt=excerpt(content, secrets=secrets),
             location=text(location, 200),
         )
-    errors = tuple(FieldError(text(e.pointer, 120), text(e.detail, 200)) for e in body.errors)
+    code = _said(data.get("code"))
+    message = _said(data.get("message"))
+    if message is None:
+        message = _said(data.get("error_description") or data.get("error"))
+    meta: dict[str, Any] = data["meta"] if isinstance(data.get("meta"), dict) else {}
+    request_id = _said(meta.get("requestId") or meta.get("request_id")) or header_id
+    raw_errors = data.get("errors")
+    raw_errors = [] if raw_errors is None else raw_errors
+    items = raw_errors if isinstance(raw_errors, list) else [raw_errors]
+    errors = tuple(
+        FieldError(text(pointer, 120), text(detail, 200))
+        for pointer, detail in map(_field, items[:_MAX_FIELD_ERRORS])
+    )
     return Answer(
         status_code=status,
         retry_after=retry_after,
-        karmo_body=body.is_karmo_error,
-        code=text(body.code, 20),
-        message=text(body.message, 300),
+        karmo_body=code is not None and _KARMO_CODE.fullmatch(code) is not None,
+        code=text(code, 20),
+        message=text(message, 300),
         errors=errors,
-        request_id=text(body.request_id or response.headers.get("X-Request-Id"), 80),
+        request_id=text(request_id, 80),
         # meta is kept for code that inspects it; it is never part of a message.
-        meta={k: v for k, v in body.meta.items() if k in ("requestId", "request_id")},
+        meta={k: v for k, v in meta.items() if k in ("requestId", "request_id")},
         body_excerpt=None,
         location=text(location, 200),
     )
 
 
-def bound_answer(response: httpx.Response) -> None:
-    """A response hook, run for every answer the client receives (a mint's and a 401's
-    too, which httpx reads itself): its body becomes a :class:`BoundedBody`, and httpx
-    no longer decodes it (the header that would make it is taken off)."""
-    codings = response.headers.get_list("Content-Encoding", split_commas=True)
-    if codings:
-        del response.headers["Content-Encoding"]
-    assert isinstance(response.stream, httpx.SyncByteStream)
-    response.stream = BoundedBody(response.stream, codings)
+def _field(raw: Any) -> tuple[str | None, str | None]:
+    """A field error's pointer and detail, in any of the shapes servers send:
+    ``{"pointer", "detail"}``, JSON:API's ``{"source": {"pointer"}}``, WorkOS's
+    ``{"field", "code"}``, ``message``/``title`` for the detail, or a bare string."""
+    if not isinstance(raw, dict):
+        return None, _said(raw)
+    pointer = raw.get("pointer") or raw.get("field") or raw.get("param")
+    source = raw.get("source")
+    if pointer is None and isinstance(source, dict):
+        pointer = source.get("pointer") or source.get("parameter")
+    detail = raw.get("detail") or raw.get("message") or raw.get("title") or raw.get("code")
+    return _said(pointer), _said(detail)
 
 
-class _Inflater:
-    """One gzip or deflate layer, inflating no more than it is asked for."""
-
-    def __init__(self, coding: str) -> None:
-        # deflate: zlib-wrapped, as the standard says, or raw, as some servers send it.
-        self._raw_fallback = coding == "deflate"
-        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS if "gzip" in coding else 15)
-        self._started = False
-
-    def inflate(self, data: bytes, limit: int) -> bytes:
-        data = self._inflater.unconsumed_tail + data
-        try:
-            out = self._inflater.decompress(data, limit)
-        except zlib.error:
-            if not (self._raw_fallback and not self._started):
-                raise
-            self._raw_fallback = False
-            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-            out = self._inflater.decompress(data, limit)
-        self._started = True
-        return out
-
-
-class BoundedBody(httpx.SyncByteStream):
-    """A response body that yields at most :data:`MAX_BODY_BYTES` after decoding its
-    ``Content-Encoding`` (gzip, deflate, identity, in any number of layers) and reads at
-    most that many bytes from the wire: a compression bomb is inflated only up to the
-    bound. A body in any other coding, or one that does not decode, ends where it
-    breaks (it is never a valid answer, and its status still classifies it)."""
-
-    def __init__(self, stream: httpx.SyncByteStream, codings: list[str]) -> None:
-        self._stream = stream
-        codings = [c.strip().lower() for c in codings if c.strip().lower() != "identity"]
-        self._layers: list[_Inflater] | None = []
-        for coding in reversed(codings):  # the last coding applied is undone first
-            if coding not in ("gzip", "x-gzip", "deflate"):
-                self._layers = None
-                break
-            self._layers.append(_Inflater(coding))
-
-    def __iter__(self) -> Iterator[bytes]:
-        if self._layers is None:
-            return
-        read = given = 0
-        for chunk in self._stream:
-            read += len(chunk)
-            data = chunk[: MAX_BODY_BYTES - (read - len(chunk))]
-            try:
-                for layer in self._layers:
-                    data = layer.inflate(data, MAX_BODY_BYTES - given + 1)
-            except zlib.error:
-                return
-            data = data[: MAX_BODY_BYTES - given]
-            given += len(data)
-            if data:
-                yield data
-            if given >= MAX_BODY_BYTES or read >= MAX_BODY_BYTES:
-                return
-
-    def close(self) -> None:
-        self._stream.close()
+def _said(value: Any) -> str | None:
+    """A JSON value as text (an object or a number as JSON), or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, default=str)
+    except (ValueError, RecursionError):
+        return None

@@ -28,10 +28,8 @@ import pulumi
 from pulumi.runtime import get_root_resource
 from pulumi.runtime.settings import get_monitor
 
+from ._rules import organization_id_problem, slug_problem
 from .errors import DuplicateRoleError
-from .validation import organization_id_problem, slug_problem
-
-__all__ = ["ROLE_TYPE", "claim_role"]
 
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 """The Pulumi type of :class:`~pulumi_karmo_roles.OrganizationRole`, as it appears in URNs."""
