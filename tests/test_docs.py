@@ -18,6 +18,7 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 USER_PAGES = [ROOT / "README.md", *DOCS, *sorted((ROOT / "examples").glob("*/README.md"))]
 # Every Markdown page a reader can reach: those, and the notes for maintainers.
 PAGES = [*USER_PAGES, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md"]
+PUBLIC_MODULES = {"errors", "catalog", "sandbox", "resource", "role_set", "provider"}
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
@@ -204,6 +205,18 @@ def test_each_docs_page_is_listed_once_in_the_readme() -> None:
         assert listed.count(name) == 1, f"{name} is listed {listed.count(name)} times"
     assert "CONTRIBUTING.md" in listed
     assert "CHANGELOG.md" in listed
+
+
+@pytest.mark.parametrize("page", USER_PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_user_pages_name_no_test_file_and_no_internal_module(page: Path) -> None:
+    # Tests and internal modules get renamed; a user needs neither. CONTRIBUTING.md
+    # is where they are named.
+    text = page.read_text()
+    assert not re.search(r"\btests/|\btest_\w+\.py\b|\bconftest\b", text), page.name
+    for dotted in re.findall(r"pulumi_karmo_roles((?:[./][A-Za-z_]\w*)+)", text):
+        module, *rest = dotted.removesuffix(".py")[1:].replace("/", ".").split(".")
+        assert module in PUBLIC_MODULES, f"{page.name} names pulumi_karmo_roles.{module}"
+        assert all(name[:1].isupper() for name in rest), f"{page.name} names {dotted}"
 
 
 def test_docstring_links_to_the_docs_resolve() -> None:
