@@ -48,11 +48,7 @@ class OrganizationRoleArgs:
         :param clear_permissions_on_delete: Whether deleting the resource clears the
             permissions Pulumi manages (default false: delete sends nothing, and the role
             keeps its permissions in Karmo). Changing it alone sends nothing. Before
-            setting it, know the rename hazard: delete acts on the role's organization and
-            slug, and a resource renamed without ``aliases``, or replaced
-            create-before-delete (``pulumi up --replace``), is created anew before the old
-            one is deleted, so the old one's delete clears the permissions the new one has
-            just set. Rename with ``opts=pulumi.ResourceOptions(aliases=[...])``.
+            setting it, read its rename hazard: docs/lifecycle.md#clear_permissions_on_delete.
         """
         pulumi.set(__self__, "organization_id", organization_id)
         pulumi.set(__self__, "slug", slug)
@@ -109,8 +105,7 @@ class OrganizationRoleArgs:
     @pulumi.getter(name="clear_permissions_on_delete")
     def clear_permissions_on_delete(self) -> pulumi.Input[bool] | None:
         """Whether deleting the resource clears the permissions Pulumi manages (default
-        false). Beware renames without ``aliases`` and create-before-delete replaces: the
-        old resource's delete then clears what the new one has just set."""
+        false); mind its rename hazard: docs/lifecycle.md#clear_permissions_on_delete."""
         return pulumi.get(self, "clear_permissions_on_delete")  # type: ignore[no-any-return]
 
     @clear_permissions_on_delete.setter
@@ -181,9 +176,7 @@ class OrganizationRole(pulumi.dynamic.Resource, module="karmo", name="Organizati
             repeated entries do not matter.
         :param clear_permissions_on_delete: Clear the managed permissions when the
             resource is deleted (default false: delete sends nothing and the permissions
-            stay). Hazard: a rename without ``aliases`` or a create-before-delete replace
-            creates the new resource first, then the old one's delete clears the
-            permissions the new one set; rename with ``aliases``.
+            stay); mind its rename hazard: docs/lifecycle.md#clear_permissions_on_delete.
         """
         if isinstance(args, pulumi.ResourceOptions) and opts is None:
             args, opts = None, args

@@ -73,18 +73,19 @@ support = OrganizationRole(
 
 HEAD = """# What the Pulumi CLI prints
 
-Captured from the Pulumi CLI built here ({version}, see real-engine.md) against the
-local sandbox, by `.venv/bin/python scripts/capture_previews.py`; `tests/cli/test_previews_doc.py`
-fails when this page no longer matches what the CLI prints. Durations, paths, ports and
-role ids are normalised. The program (`__main__.py`) that each step edits:
+Captured from the Pulumi CLI built here ({version}, built from source: see
+[CONTRIBUTING](../CONTRIBUTING.md#the-real-pulumi-engine)) against the local sandbox, by
+`.venv/bin/python scripts/capture_previews.py`; a test fails when this page no longer
+matches what the CLI prints. Durations, paths, ports and role ids are normalised. The
+program (`__main__.py`) that each step edits:
 
 ```python
 {program}
 ```
 
 Commands that run the program go through `scripts/pulumi_inline.py` (the CLI built here
-has no Python language host; docs/real-engine.md); with a released CLI they are the
-same `pulumi` commands and print the same.
+has no Python language host: [why](../CONTRIBUTING.md#programs-run-inline));
+with a released CLI they are the same `pulumi` commands and print the same.
 """
 
 

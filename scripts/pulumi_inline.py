@@ -6,8 +6,8 @@ COMMAND is one that runs the program: ``preview``, ``up``, ``refresh`` or ``dest
 It runs the real ``pulumi`` CLI found on PATH in PROJECT_DIR, exactly as
 ``pulumi COMMAND ARGS`` would, except that the program is hosted in this Python process
 (the Automation API's language server) instead of by the ``pulumi-language-python``
-plugin, which the Go module proxy reachable here does not serve (see
-docs/real-engine.md). The CLI's stdout and stderr pass through unchanged, and its exit
+plugin, which the Go module proxy reachable here does not serve (see CONTRIBUTING.md,
+"Programs run inline"). The CLI's stdout and stderr pass through unchanged, and its exit
 code is this script's.
 
 So the program runs with this interpreter and its installed packages (run it with the

@@ -14,8 +14,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-# Every Markdown page a reader can reach: the README, docs/ and the examples' READMEs.
-PAGES = [ROOT / "README.md", *DOCS, *sorted((ROOT / "examples").glob("*/README.md"))]
+# The pages for users: the README, docs/ and the examples' READMEs.
+USER_PAGES = [ROOT / "README.md", *DOCS, *sorted((ROOT / "examples").glob("*/README.md"))]
+# Every Markdown page a reader can reach: those, and the notes for maintainers.
+PAGES = [*USER_PAGES, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md"]
+PUBLIC_MODULES = {"errors", "catalog", "sandbox", "resource", "role_set", "provider"}
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
@@ -185,12 +188,48 @@ def test_the_sandbox_page_names_only_real_options() -> None:
 
 
 def test_the_left_out_line_is_quoted_as_written() -> None:
-    # docs/real-engine.md quotes the line a run without a CLI ends with; the count in it
+    # CONTRIBUTING.md quotes the line a run without a CLI ends with; the count in it
     # changes with every new CLI test, so the page says N.
     from cli.conftest import NO_CLI
 
-    page = " ".join((ROOT / "docs" / "real-engine.md").read_text().split())
+    page = " ".join((ROOT / "CONTRIBUTING.md").read_text().split())
     assert f"``N {NO_CLI}``" in page
+
+
+def test_each_docs_page_is_listed_once_in_the_readme() -> None:
+    match = re.search(r"^## Documentation\n(.*?)^## ", README, re.S | re.M)
+    assert match is not None
+    listed = [target.partition("#")[0] for target in LINK.findall(match.group(1))]
+    for page in DOCS:
+        name = f"docs/{page.name}"
+        assert listed.count(name) == 1, f"{name} is listed {listed.count(name)} times"
+    assert "CONTRIBUTING.md" in listed
+    assert "CHANGELOG.md" in listed
+
+
+@pytest.mark.parametrize("page", USER_PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_user_pages_name_no_test_file_and_no_internal_module(page: Path) -> None:
+    # Tests and internal modules get renamed; a user needs neither. CONTRIBUTING.md
+    # is where they are named.
+    text = page.read_text()
+    assert not re.search(r"\btests/|\btest_\w+\.py\b|\bconftest\b", text), page.name
+    for dotted in re.findall(r"pulumi_karmo_roles((?:[./][A-Za-z_]\w*)+)", text):
+        module, *rest = dotted.removesuffix(".py")[1:].replace("/", ".").split(".")
+        assert module in PUBLIC_MODULES, f"{page.name} names pulumi_karmo_roles.{module}"
+        assert all(name[:1].isupper() for name in rest), f"{page.name} names {dotted}"
+
+
+def test_docstring_links_to_the_docs_resolve() -> None:
+    # Docstrings point to a page (and a heading) instead of repeating it.
+    named = 0
+    for source in sorted((ROOT / "pulumi_karmo_roles").rglob("*.py")):
+        for name, fragment in re.findall(r"\bdocs/([\w-]+\.md)(?:#([\w-]+))?", source.read_text()):
+            named += 1
+            page = ROOT / "docs" / name
+            assert page.exists(), f"{source.name} points to docs/{name}"
+            if fragment:
+                assert fragment in _anchors(page), f"{source.name}: no heading for #{fragment}"
+    assert named
 
 
 def test_the_retry_policy_is_described_once() -> None:

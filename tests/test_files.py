@@ -265,3 +265,33 @@ def test_each_job_gets_only_the_secrets_it_needs(path: Path) -> None:
             assert "configure-aws-credentials" not in job_text
         else:
             assert commands == ["up"], commands
+
+
+def test_ci_builds_the_cli_once_and_runs_the_engine_tests_once() -> None:
+    # One job has the Pulumi CLI, restored from a cache keyed by the Go module's go.sum
+    # and the Go version (or built and saved at once), and runs .ci/run, whose README
+    # command runs tests/cli; every other job leaves tests/cli out.
+    workflow = _workflow(ROOT / ".github" / "workflows" / "ci.yml")
+    with_cli = []
+    for name, job in workflow["jobs"].items():
+        runs = " ".join(str(step.get("run", "")) for step in job["steps"])
+        uses = [str(step.get("uses", "")) for step in job["steps"]]
+        if "bash .ci/run" in runs:
+            with_cli.append(name)
+            restore = next(s for s in job["steps"] if "actions/cache/restore@" in s.get("uses", ""))
+            key = restore["with"]["key"]
+            assert "hashFiles('tools/pulumi-cli/go.sum')" in key, key
+            assert "steps.go.outputs.go-version" in key, key
+            go = next(s for s in job["steps"] if s.get("id") == "go")
+            assert go["with"]["go-version-file"] == "tools/pulumi-cli/go.mod"
+            assert any(u.startswith("actions/cache/save@") for u in uses)
+        else:
+            assert "pytest" in runs, name
+            assert "--ignore=tests/cli" in runs, name
+            assert not any(u.startswith(("actions/cache", "pulumi/actions")) for u in uses), name
+    assert with_cli == ["engine"]
+    matrix = workflow["jobs"]["tests"]["strategy"]["matrix"]["python"]
+    declared = re.findall(
+        r'"Programming Language :: Python :: (3\.\d+)"', (ROOT / "pyproject.toml").read_text()
+    )
+    assert matrix == declared

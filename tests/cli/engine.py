@@ -4,7 +4,7 @@ Plain commands (``stack init``, ``config set``, ``stack export``, ``import``) ru
 ``pulumi`` itself; commands that run the program (``preview``, ``up``, ``refresh``,
 ``destroy``) go through ``scripts/pulumi_inline.py``, which runs the same ``pulumi``
 with the program hosted in-process (the Python language host cannot be built here:
-docs/real-engine.md says why). Either way the output and exit code are the CLI's.
+CONTRIBUTING.md says why). Either way the output and exit code are the CLI's.
 """
 
 from __future__ import annotations

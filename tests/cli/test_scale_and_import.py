@@ -38,7 +38,7 @@ def test_200_roles_in_parallel_are_each_created_once(
 def test_import_fails_and_changes_nothing(new_project: NewProject, sandbox: SandboxServer) -> None:
     """g. The engine sends a dynamic provider's Read only the id, without the serialized
     provider, so importing can never work for a Python dynamic resource: it must fail,
-    leave the stack empty and call nothing (docs/real-engine.md: adopt through the upsert
+    leave the stack empty and call nothing (docs/lifecycle.md: adopt through the upsert
     instead)."""
     stack = new_project(
         "import pulumi\n"
@@ -52,7 +52,7 @@ def test_import_fails_and_changes_nothing(new_project: NewProject, sandbox: Sand
     assert imported.returncode != 0, imported
     assert "KeyError: '__provider'" in imported.output, imported
     # `pulumi import`: with a released CLI the same Read fails; the CLI built here stops
-    # earlier (the command needs the Python language host, docs/real-engine.md).
+    # earlier (the command needs the Python language host, CONTRIBUTING.md).
     command = stack.pulumi(
         "import",
         ROLE_TYPE,
