@@ -3,6 +3,7 @@ credentials: ``python -m pulumi_karmo_roles.sandbox --port 8787 --token dev-toke
 With ``--workos-api-key`` it also serves WorkOS's view of the same roles (see
 :mod:`.workos`)."""
 
-from .server import Faults, SandboxServer
+from .faults import Faults
+from .server import SandboxServer
 
 __all__ = ["Faults", "SandboxServer"]

@@ -1,51 +1,29 @@
 """The sandbox's WorkOS face: WorkOS's organization-role API over the role store the
 Karmo face writes to, so a test can read what Karmo wrote the way WorkOS shows it, and
 change a role behind Pulumi's back the way a person in the WorkOS dashboard would.
-
-Served at the root of the sandbox's address (WorkOS's own paths, whatever the Karmo
-face's prefix), with its own API key (``Authorization: Bearer sk_...``):
-
-=======  ================================================================  ==============
-method   path                                                              answer
-=======  ================================================================  ==============
-GET      ``/authorization/organizations/{organizationId}/roles``           a list
-POST     ``/authorization/organizations/{organizationId}/roles``           201 a role
-GET      ``/authorization/organizations/{organizationId}/roles/{slug}``    a role
-PATCH    ``/authorization/organizations/{organizationId}/roles/{slug}``    a role
-DELETE   ``/authorization/organizations/{organizationId}/roles/{slug}``    204
-PUT      ``/authorization/organizations/{organizationId}/roles/{slug}/permissions``  a role
-=======  ================================================================  ==============
-
-A role is ``{"object": "role", "id", "slug", "name", "description", "type",
-"resource_type_slug", "permissions", "created_at", "updated_at"}``; a list is
-``{"object": "list", "data": [...]}``: the environment roles, then the organization's
-roles in creation order. The single-role read answers an environment role for its slug
-when the organization has no role of that slug; the changes act on organization roles
-only. Errors are WorkOS's shape, ``{"message": ..., "code": ...}`` (and ``errors`` for a
-422), and every answer carries an ``X-Request-ID`` header. ``PATCH`` and ``POST`` hold
-names to WorkOS's 48 characters, whatever the sandbox's access provider.
-
-Standard library only; the answers are computed here and sent by the server.
-"""
+docs/sandbox.md lists its endpoints and answers."""
 
 from __future__ import annotations
 
 import json
 import re
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote
 
 from .._rules import PERMISSION_PATTERN, name_problem, organization_id_problem, slug_problem
+from .answers import Answer, json_answer, workos_error, workos_request_id
+from .state import State
 from .store import Role, new_role_id
 
-if TYPE_CHECKING:
-    from .server import _State
-
-__all__ = ["DESCRIPTION_MAX_LENGTH", "PATH_PREFIX", "Answer", "error", "role_object", "serves"]
-
-Answer = tuple[int, Any, dict[str, str]]
-"""An answer to send: status, JSON body (``None``: no body), headers."""
+__all__ = [
+    "DESCRIPTION_MAX_LENGTH",
+    "PATH_PREFIX",
+    "answer",
+    "environment_role",
+    "role_object",
+    "serves",
+]
 
 PATH_PREFIX = "/authorization/"
 """Every path of the WorkOS face starts with this."""
@@ -60,21 +38,6 @@ _ENVIRONMENT_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
 def serves(path: str) -> bool:
     """Whether a request path is the WorkOS face's."""
     return path.startswith(PATH_PREFIX)
-
-
-def error(
-    status: int,
-    code: str,
-    message: str,
-    headers: dict[str, str] | None = None,
-    *,
-    errors: list[dict[str, str]] | None = None,
-) -> Answer:
-    """An error answer in WorkOS's shape, with a fresh ``X-Request-ID``."""
-    body: dict[str, Any] = {"message": message, "code": code}
-    if errors:
-        body["errors"] = errors
-    return status, body, {**_request_id(), **(headers or {})}
 
 
 def role_object(slug: str, role: Role) -> dict[str, Any]:
@@ -93,27 +56,29 @@ def role_object(slug: str, role: Role) -> dict[str, Any]:
     }
 
 
-def answer(state: _State, method: str, path: str, body: bytes, authorization: str) -> Answer:
+def answer(state: State, method: str, path: str, body: bytes, authorization: str) -> Answer:
     """The WorkOS face's answer to one request (faults are applied before this)."""
     match = _PATH.fullmatch(path)
     if match is None:
-        return error(404, "not_found", f"No route for {method} {path}")
+        return workos_error(404, "not_found", f"No route for {method} {path}")
     key = state.workos_api_key
     if key is None:
-        return error(
+        return workos_error(
             401,
             "unauthorized",
             "The sandbox has no WorkOS API key: start it with workos_api_key=... "
             "(--workos-api-key).",
         )
     if not secrets.compare_digest(authorization.encode(), f"Bearer {key}".encode()):
-        return error(401, "unauthorized", "Missing or invalid API key.")
+        return workos_error(401, "unauthorized", "Missing or invalid API key.")
     organization_id = unquote(match.group(1))
     slug = None if match.group(2) is None else unquote(match.group(2))
     if organization_id_problem(organization_id) or (
         state.organizations is not None and organization_id not in state.organizations
     ):
-        return error(404, "entity_not_found", f"Organization not found: '{organization_id}'.")
+        return workos_error(
+            404, "entity_not_found", f"Organization not found: '{organization_id}'."
+        )
     if slug is None:
         if method == "GET":
             return _list(state, organization_id)
@@ -128,26 +93,26 @@ def answer(state: _State, method: str, path: str, body: bytes, authorization: st
         return _update(state, organization_id, slug, body)
     elif method == "DELETE":
         return _delete(state, organization_id, slug)
-    return error(405, "method_not_allowed", f"{method} is not supported on {path}")
+    return workos_error(405, "method_not_allowed", f"{method} is not supported on {path}")
 
 
-def _list(state: _State, organization_id: str) -> Answer:
+def _list(state: State, organization_id: str) -> Answer:
     with state.lock:
         data = [role_object(s, r) for s, r in state.roles.environment.items()]
         data += [role_object(s, r) for s, r in state.roles.in_organization(organization_id)]
-    return 200, {"object": "list", "data": data}, _request_id()
+    return json_answer(200, {"object": "list", "data": data}, workos_request_id())
 
 
-def _get(state: _State, organization_id: str, slug: str) -> Answer:
+def _get(state: State, organization_id: str, slug: str) -> Answer:
     with state.lock:
         role = state.roles.get(organization_id, slug) or state.roles.environment.get(slug)
         found = None if role is None else role_object(slug, role)
     if found is None:
         return _role_not_found(organization_id, slug)
-    return 200, found, _request_id()
+    return json_answer(200, found, workos_request_id())
 
 
-def _create(state: _State, organization_id: str, body: bytes) -> Answer:
+def _create(state: State, organization_id: str, body: bytes) -> Answer:
     payload = _json_object(body)
     if payload is None:
         return _invalid([("body", "must be a JSON object")])
@@ -172,11 +137,11 @@ def _create(state: _State, organization_id: str, body: bytes) -> Answer:
             state.stats["workos_created"] += 1
             created = role_object(slug, role)
     if created is None:
-        return error(409, "role_slug_conflict", f"A role with slug '{slug}' already exists.")
-    return 201, created, _request_id()
+        return workos_error(409, "role_slug_conflict", f"A role with slug '{slug}' already exists.")
+    return json_answer(201, created, workos_request_id())
 
 
-def _update(state: _State, organization_id: str, slug: str, body: bytes) -> Answer:
+def _update(state: State, organization_id: str, slug: str, body: bytes) -> Answer:
     payload = _json_object(body)
     if payload is None:
         return _invalid([("body", "must be a JSON object")])
@@ -202,20 +167,20 @@ def _update(state: _State, organization_id: str, slug: str, body: bytes) -> Answ
             updated = role_object(slug, role)
     if updated is None:
         return _role_not_found(organization_id, slug)
-    return 200, updated, _request_id()
+    return json_answer(200, updated, workos_request_id())
 
 
-def _delete(state: _State, organization_id: str, slug: str) -> Answer:
+def _delete(state: State, organization_id: str, slug: str) -> Answer:
     with state.lock:
         role = state.roles.remove(organization_id, slug)
         if role is not None:
             state.stats["workos_deleted"] += 1
     if role is None:
         return _role_not_found(organization_id, slug)
-    return 204, None, _request_id()
+    return Answer(204, headers=workos_request_id())
 
 
-def _set_permissions(state: _State, organization_id: str, slug: str, body: bytes) -> Answer:
+def _set_permissions(state: State, organization_id: str, slug: str, body: bytes) -> Answer:
     payload = _json_object(body)
     permissions = None if payload is None else payload.get("permissions")
     if not isinstance(permissions, list):
@@ -237,7 +202,7 @@ def _set_permissions(state: _State, organization_id: str, slug: str, body: bytes
             updated = role_object(slug, role)
     if updated is None:
         return _role_not_found(organization_id, slug)
-    return 200, updated, _request_id()
+    return json_answer(200, updated, workos_request_id())
 
 
 def environment_role(slug: str, name: str, permissions: list[str], description: str | None) -> Role:
@@ -280,7 +245,7 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
 
 
 def _invalid(problems: list[tuple[str, str]]) -> Answer:
-    return error(
+    return workos_error(
         422,
         "invalid_request_parameters",
         "Validation failed.",
@@ -289,10 +254,6 @@ def _invalid(problems: list[tuple[str, str]]) -> Answer:
 
 
 def _role_not_found(organization_id: str, slug: str) -> Answer:
-    return error(
+    return workos_error(
         404, "entity_not_found", f"Role not found: '{slug}' in organization '{organization_id}'."
     )
-
-
-def _request_id() -> dict[str, str]:
-    return {"X-Request-ID": "req_" + secrets.token_hex(12)}
