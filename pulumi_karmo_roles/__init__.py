@@ -35,7 +35,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     # The resource classes import the Pulumi SDK; loading them on first use keeps
-    # `pulumi_karmo_roles.client` and the sandbox free of it (the sandbox starts faster).
+    # the HTTP side and the sandbox free of it (the sandbox starts faster).
     if name in ("OrganizationRole", "OrganizationRoleArgs"):
         from . import resource
 

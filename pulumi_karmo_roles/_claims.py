@@ -1,21 +1,9 @@
-"""Which resource in this program declares which Karmo role.
-
-Two resources that declare the same role (the same organization id and slug) would
-overwrite each other on every ``pulumi up``, and no single resource can see that: only
-the program sees them all. So each :class:`~pulumi_karmo_roles.OrganizationRole` claims
-its (organization id, slug) here when it is declared, and the second claim of a pair
-fails that resource's registration with a :class:`~pulumi_karmo_roles.errors.DuplicateRoleError`
-naming both resources and their URNs, so ``pulumi preview`` fails before anything is
-sent. Lookups with ``OrganizationRole.get`` claim nothing.
-
-* Plain-string ids are claimed at once, in declaration order.
-* Where the organization id or the slug is an Output, the claim waits until it resolves
-  (in a preview, only if its value is known then; otherwise at ``pulumi up``).
-
-The claims belong to the running deployment: they are kept per engine connection (the
-resource monitor), so every ``pulumi.runtime.set_mocks`` test program, and every
-Automation API run in one process, starts with none.
-"""
+"""Which resource in this program declares which Karmo role: each
+:class:`~pulumi_karmo_roles.OrganizationRole` claims its (organization id, slug) when it
+is declared (once an Output id resolves), and a second claim fails that resource's
+registration with a :class:`~pulumi_karmo_roles.errors.DuplicateRoleError`, before
+anything is sent. Only the program sees every resource. Claims are kept per engine
+connection, so each mocked test program and each Automation API run starts with none."""
 
 from __future__ import annotations
 

@@ -1,26 +1,7 @@
-"""The provider's settings: stack config ``karmo:*`` first, ``KARMO_*`` variables second.
-
-========================  ========================  ============================================
-Pulumi config             environment               default
-========================  ========================  ============================================
-``karmo:apiUrl``          ``KARMO_API_URL``         required
-``karmo:token``           ``KARMO_TOKEN``           required with ``auth=token`` (``--secret``)
-``karmo:timeout``         ``KARMO_TIMEOUT``         30 seconds per attempt, connect to last byte
-``karmo:maxRetries``      ``KARMO_MAX_RETRIES``     4
-``karmo:retryDeadline``   ``KARMO_RETRY_DEADLINE``  120 seconds for one operation, in all
-``karmo:auth``            ``KARMO_AUTH``            ``token`` (or ``aws-sigv4``)
-``karmo:awsRegion``       ``AWS_REGION``            the AWS configuration's region
-``karmo:accessProvider``  ``KARMO_ACCESS_PROVIDER`` ``workos`` (or ``generic``)
-========================  ========================  ============================================
-
-The defaults live with the code they configure (:mod:`.client`, :mod:`.retry`). A token
-is stripped of surrounding whitespace; one with whitespace, control or non-ASCII
-characters inside is refused here, before any request.
-
-``karmo:accessProvider`` says whose rules a role must also follow at preview (see
-:mod:`.validation`); :func:`resolve_access_provider` reads it alone, so a preview needs
-no credentials, and :func:`program_access_provider` reads it in the Pulumi program.
-"""
+"""The settings: each ``karmo:*`` stack config key, else its environment variable (the
+README's configuration table lists them), read and checked in one place. Every setting
+that is given is checked when the provider is configured, so a malformed one fails even
+a preview; the ones an operation needs are required only when it runs."""
 
 from __future__ import annotations
 
@@ -98,7 +79,7 @@ class Settings:
     """WorkOS's API base URL, without a trailing slash."""
     access_provider: str = DEFAULT_ACCESS_PROVIDER
     """The access provider behind Karmo, one of
-    :data:`~pulumi_karmo_roles.validation.ACCESS_PROVIDERS`: whose limits ``check``
+    :data:`~pulumi_karmo_roles._rules.ACCESS_PROVIDERS`: whose limits ``check``
     enforces besides Karmo's."""
 
     def retry_policy(self) -> RetryPolicy:

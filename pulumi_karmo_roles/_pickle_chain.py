@@ -1,23 +1,11 @@
-"""A guarded workaround for the Python SDK's provider serializer (pulumi/pulumi#17803).
-
-``pulumi.dynamic.dynamic.serialize_provider`` sorts dictionaries by replacing
-``pickle._Pickler._batch_setitems`` with a wrapper around the method it finds there, and
-never puts the old one back. Each dynamic resource therefore adds one wrapper to a chain
-that every later pickle of a dictionary walks, one stack frame per wrapper: the program
-slows with every resource and dies with ``RecursionError`` near the 980th (seen in SDK
-3.268.0 to 3.274.x). docs/performance.md has the one-line repro.
-
-:func:`unchained` is held around each registration of our resources. It takes the SDK's
-wrappers off before the serializer runs, so the serializer adds exactly one, and takes
-that one off again afterwards: the chain that other dynamic providers of the program walk
-is never longer than before, and usually shorter. The output does not change (sorting a
-sorted list is a no-op), so a no-change ``pulumi up`` stays a no-op.
-
-It acts only on wrappers that look exactly like the SDK's (their name, their enclosing
-function and their one captured variable); anything else on ``_batch_setitems`` is left
-alone, so an SDK that fixes the bug, or changes the approach, turns this into a no-op.
-Remove it once the SDK floor in pyproject.toml restores the method itself.
-"""
+"""A guarded workaround for the Python SDK's provider serializer (pulumi/pulumi#17803):
+``serialize_provider`` wraps ``pickle._Pickler._batch_setitems`` once per dynamic
+resource and never unwraps it, so a program dies with ``RecursionError`` near its 980th
+dynamic resource. :func:`unchained`, held around each registration of ours, takes the
+SDK's wrappers off before the serializer runs and the one it adds afterwards; the
+output is the same, and the chain other providers walk is never longer. It touches only
+wrappers that look exactly like the SDK's, so a fixed SDK makes it a no-op; remove it
+once the SDK floor fixes the bug (docs/performance.md has the repro)."""
 
 from __future__ import annotations
 

@@ -1,28 +1,8 @@
 """Role catalogs: the roles an :class:`~pulumi_karmo_roles.OrganizationRoleSet` declares
-in every organization, from code or from a YAML or JSON file.
-
-A catalog file has one key, ``roles``, mapping each role slug to its name and, when
-Pulumi should own them, its permissions::
-
-    roles:
-      org-admin:
-        name: Organization Admin
-        permissions: ["billing:*", "members:*"]
-      org-viewer:
-        name: Viewer            # no permissions: Pulumi never touches them
-
-Every entry is checked with the same rules as ``pulumi preview`` (the
-:mod:`~pulumi_karmo_roles.validation` functions, for the access provider the stack uses:
-its ``karmo:accessProvider``, else ``KARMO_ACCESS_PROVIDER``, else ``workos``, whose
-limits are 48 characters for a slug or a name), plus what a file can get wrong: unknown
-keys, a value of the wrong type, a slug given twice. A bad catalog raises a
-:class:`~pulumi_karmo_roles.errors.CatalogError` that names the file and, for each
-problem, the path inside it, e.g. ``roles.org-admin.permissions[1]``.
-
-JSON needs nothing extra; YAML needs PyYAML, the ``yaml`` extra
-(``pip install '/path/to/pulumi-karmo-roles[yaml]'`` from a checkout: README, Install).
-This module does not import the Pulumi SDK.
-"""
+in every organization, from code or from a YAML or JSON file, checked with the rules of
+``check`` for the stack's access provider plus what a file can get wrong, and bounded
+whatever the file holds. The format and its rules: docs/role-sets.md#catalog-files.
+This module does not import the Pulumi SDK."""
 
 from __future__ import annotations
 
@@ -146,7 +126,7 @@ class Catalog(BaseModel):
         :param source: What the catalog is, for error messages (a file name, or
             ``OrganizationRoleSet 'tenants'``).
         :param access_provider: Whose rules slugs and names follow besides Karmo's:
-            ``workos`` or ``generic`` (see :mod:`~pulumi_karmo_roles.validation`). By
+            ``workos`` or ``generic`` (see the README's input table). By
             default the stack's: ``karmo:accessProvider`` in a Pulumi program, else
             ``KARMO_ACCESS_PROVIDER``, else ``workos``.
         :raises CatalogError: naming ``source`` and the path of each problem.

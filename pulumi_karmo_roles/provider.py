@@ -1,17 +1,10 @@
 """The Pulumi dynamic provider behind :class:`~pulumi_karmo_roles.OrganizationRole`.
 
-The engine pickles one instance of :class:`OrganizationRoleProvider` into every
-resource's state (under ``__provider``) and rebuilds it in the provider process,
-where a single instance serves every resource on up to four threads at once. So:
-
-* the pickle holds no settings at all (``__getstate__``): the token comes from
-  ``configure()`` (stack config) or the environment, in the provider process only;
-* the HTTP client is built lazily, once, under a lock, and reused (keep-alive);
-* no operation keeps state on ``self``.
-
-Never rename or move this class: state refers to it as
-``pulumi_karmo_roles.provider.OrganizationRoleProvider``.
-"""
+The engine pickles one instance into every resource's state and rebuilds it in the
+provider process, where it serves every resource on up to four threads: so the pickle
+holds no settings (they come from ``configure()`` or the environment), the HTTP session
+is built once, lazily, and no operation keeps state on ``self``. State refers to the
+class as ``pulumi_karmo_roles.provider.OrganizationRoleProvider``: never move it."""
 
 from __future__ import annotations
 
@@ -137,7 +130,7 @@ class OrganizationRoleProvider(ResourceProvider):
     Construct it with no arguments; it reads its settings in the provider process from
     the stack config (``karmo:apiUrl``, ``karmo:token``, ``karmo:timeout``,
     ``karmo:maxRetries``, ``karmo:retryDeadline``, ``karmo:auth``, ``karmo:awsRegion``,
-    ``karmo:accessProvider``) or the environment (see :mod:`pulumi_karmo_roles.config`).
+    ``karmo:accessProvider``) or the environment (see the README's configuration table).
     """
 
     serialize_as_secret_always = True

@@ -135,7 +135,7 @@ def test_wheel_installs_and_imports_in_a_clean_venv(wheel: Path, tmp_path: Path)
     (site_packages / "test-environment.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     probe = (
         "import pulumi_karmo_roles.resource, pulumi_karmo_roles._http.karmo\n"
-        "import pulumi_karmo_roles._http.credentials, pulumi_karmo_roles.sandbox.server\n"
+        "import pulumi_karmo_roles._http.credentials, pulumi_karmo_roles.sandbox._server\n"
         "import importlib.metadata as m, pulumi_karmo_roles as p\n"
         "import re\n"
         "print(*sorted(re.split('[^A-Za-z0-9_.-]', r)[0]"

@@ -1,18 +1,8 @@
-"""How requests to Karmo authenticate: ``httpx.Auth`` flows the client drives.
-
-* :class:`BearerToken`: a fixed token (``karmo:token``); a 401 is final.
-* :class:`ServiceToken`: in Karmo's deployed environments services authenticate with
-  a short-lived RS256 JWT from ``POST {apiUrl}/auth/token``, an endpoint protected by
-  AWS IAM: the request is signed with SigV4 (service ``execute-api``) using credentials
-  from the standard AWS chain. The mint is one more request yielded from the flow, so it
-  goes through the same client (proxies, timeouts, the operation's deadline); the token
-  is shared by every thread, renewed shortly before it expires and once after a 401.
-  botocore does the signing; it is optional: the ``aws`` extra
-  (``pip install '/path/to/pulumi-karmo-roles[aws]'`` from a checkout, as the README's
-  Install section says).
-
-Knows HTTP and AWS, nothing of Pulumi.
-"""
+"""How requests authenticate: ``httpx.Auth`` flows the session drives. A fixed bearer
+token (``karmo:token``), or service tokens minted from ``POST {apiUrl}/auth/token`` with
+AWS SigV4 (botocore, the optional ``aws`` extra): the mint is one more request yielded
+from the flow, so it shares the attempt's bounds, and the token is shared by every
+thread, renewed before it expires and once after a 401 (docs/authentication.md)."""
 
 from __future__ import annotations
 

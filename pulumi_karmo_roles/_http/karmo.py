@@ -95,7 +95,7 @@ class KarmoClient(Face):
 
         Idempotent: calling it again with the same arguments converges on the same role.
 
-        :raises KarmoError: a subclass that says what went wrong (see :mod:`.errors`).
+        :raises KarmoError: a subclass that says what went wrong.
         """
         path = _ROLE_PATH.format(organization_id=segment(organization_id), slug=segment(slug))
         response, content, attempts = self._request("PUT", path, {"name": name})
@@ -121,7 +121,7 @@ class KarmoClient(Face):
         removes them all. Sends them sorted and de-duplicated, and returns what it sent.
 
         :raises NotFoundError: the role does not exist.
-        :raises KarmoError: a subclass that says what went wrong (see :mod:`.errors`).
+        :raises KarmoError: a subclass that says what went wrong.
         """
         path = _PERMISSIONS_PATH.format(
             organization_id=segment(organization_id), slug=segment(slug)

@@ -102,7 +102,7 @@ class WorkOSReader(Face):
 
         :raises InputError: the slug names a WorkOS environment role, not an
             organization role.
-        :raises KarmoError: the read failed (see :mod:`.errors`).
+        :raises KarmoError: the read failed (see :mod:`pulumi_karmo_roles.errors`).
         """
         listed = self._list(organization_id)
         found = next((r for r in listed if r.slug == slug), None)

@@ -8,8 +8,8 @@ import ssl
 import sys
 
 from .._rules import ACCESS_PROVIDERS, DEFAULT_ACCESS_PROVIDER
-from .faults import Faults
-from .server import SandboxServer
+from ._faults import Faults
+from ._server import SandboxServer
 
 PROG = "karmo-sandbox"
 """The name ``--help`` shows when started as the installed command."""

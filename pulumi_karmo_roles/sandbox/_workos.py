@@ -12,18 +12,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from .._rules import PERMISSION_PATTERN, name_problem, organization_id_problem, slug_problem
-from .answers import Answer, json_answer, workos_error, workos_request_id
-from .state import State
-from .store import Role, new_role_id
-
-__all__ = [
-    "DESCRIPTION_MAX_LENGTH",
-    "PATH_PREFIX",
-    "answer",
-    "environment_role",
-    "role_object",
-    "serves",
-]
+from ._answers import Answer, json_answer, workos_error, workos_request_id
+from ._state import State
+from ._store import Role, new_role_id
 
 PATH_PREFIX = "/authorization/"
 """Every path of the WorkOS face starts with this."""

@@ -8,10 +8,8 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 
 from .._rules import DEFAULT_ACCESS_PROVIDER
-from .faults import Injector
-from .store import RoleStore
-
-__all__ = ["State"]
+from ._faults import Injector
+from ._store import RoleStore
 
 
 @dataclass

@@ -9,15 +9,6 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-__all__ = [
-    "Answer",
-    "json_answer",
-    "karmo_error",
-    "proxy_page",
-    "workos_error",
-    "workos_request_id",
-]
-
 _PROXY_PAGE = (
     "<html><head><title>{status} {reason}</title></head><body><center><h1>{status} "
     "{reason}</h1></center><hr><center>nginx</center></body></html>"

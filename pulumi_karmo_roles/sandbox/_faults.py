@@ -13,9 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from http import HTTPStatus
 from typing import Any
 
-from .answers import Answer, karmo_error, proxy_page, workos_error
-
-__all__ = ["FACES", "Draw", "Faults", "Injector", "play"]
+from ._answers import Answer, karmo_error, proxy_page, workos_error
 
 FACES = ("karmo", "workos")
 """The sandbox's faces: each has its own error bodies, counters and rate window."""

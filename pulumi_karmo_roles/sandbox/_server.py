@@ -11,12 +11,10 @@ from types import TracebackType
 from typing import Any
 
 from .._rules import DEFAULT_ACCESS_PROVIDER, access_provider_problem
-from . import workos
-from .faults import Faults, Injector
-from .handler import Listener
-from .state import State
-
-__all__ = ["SandboxServer"]
+from . import _workos as workos
+from ._faults import Faults, Injector
+from ._handler import Listener
+from ._state import State
 
 
 class SandboxServer:

@@ -14,12 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import admin, karmo, workos
-from .answers import Answer, karmo_error, workos_error
-from .faults import play
-from .state import State
-
-__all__ = ["Handler", "Listener"]
+from . import _admin as admin
+from . import _karmo as karmo
+from . import _workos as workos
+from ._answers import Answer, karmo_error, workos_error
+from ._faults import play
+from ._state import State
 
 _MAX_BODY = 1 << 20
 

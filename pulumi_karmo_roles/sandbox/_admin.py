@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import workos
-from .answers import Answer, json_answer
-from .state import State
-
-__all__ = ["answer"]
+from . import _workos as workos
+from ._answers import Answer, json_answer
+from ._state import State
 
 
 def answer(state: State, method: str, what: str, body: bytes) -> Answer:

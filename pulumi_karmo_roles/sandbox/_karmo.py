@@ -12,11 +12,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from .._rules import PERMISSION_PATTERN, name_problem, organization_id_problem, slug_problem
-from .answers import Answer, json_answer, karmo_error, proxy_page
-from .state import State
-from .store import Role, new_role_id
-
-__all__ = ["answer", "no_route"]
+from ._answers import Answer, json_answer, karmo_error, proxy_page
+from ._state import State
+from ._store import Role, new_role_id
 
 _ROLE_PATH = re.compile(r"/organizations/([^/]+)/roles/([^/]+)(/permissions)?")
 _SIGV4 = re.compile(
