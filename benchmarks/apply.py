@@ -33,13 +33,13 @@ import certifi
 import trustme
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "benchmarks")]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-from harness import ProviderProcess  # noqa: E402
 from providers import NaiveProvider, NoopProvider, SleepProvider  # noqa: E402
 from pulumi.dynamic import ResourceProvider  # noqa: E402
 
 from pulumi_karmo_roles.provider import OrganizationRoleProvider  # noqa: E402
+from tests.support.harness import ProviderProcess  # noqa: E402
 
 TOKEN = "bench-token"
 TICK = os.sysconf("SC_CLK_TCK")

@@ -25,11 +25,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests")]
-
-from cli.engine import Project, cli_environment, pulumi_bin  # noqa: E402
+sys.path[:0] = [str(ROOT)]
 
 from pulumi_karmo_roles.sandbox import Faults, SandboxServer  # noqa: E402
+from tests.support.cli import Project, cli_environment, pulumi_bin  # noqa: E402
 
 TOKEN = "bench-token"
 

@@ -27,12 +27,12 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT)]
 
 import pulumi  # noqa: E402
-from cli.engine import ROLE_TYPE, Project, Run, cli_environment, pulumi_bin  # noqa: E402
 
 from pulumi_karmo_roles.sandbox import SandboxServer  # noqa: E402
+from tests.support.cli import ROLE_TYPE, Project, Run, cli_environment, pulumi_bin  # noqa: E402
 
 DOC = ROOT / "docs" / "previews.md"
 TOKEN = "kt_capture_token_never_shown"

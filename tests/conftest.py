@@ -1,21 +1,21 @@
+"""Fixtures of the whole suite: a clean environment, the sandbox, provider processes,
+and deterministic property tests."""
+
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import tempfile
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from harness import ProviderProcess
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
-from pulumi.dynamic import ConfigureRequest
-from pulumi.dynamic.config import Config
 
-from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.harness import ProviderProcess
+from tests.support.providers import close_configured
+from tests.support.secrets import TOKEN, WORKOS_KEY
 
 # Property tests are deterministic by default: the same examples on every run and every
 # fresh clone, no example database in the tree, no per-example deadline (a wall-clock
@@ -28,13 +28,6 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "deterministic"))
 # the work tree clean and the run independent of any earlier one.
 _HYPOTHESIS_HOME = tempfile.TemporaryDirectory(prefix="karmo-hypothesis-")
 set_hypothesis_home_dir(_HYPOTHESIS_HOME.name)
-
-TOKEN = "kt_live_7Qz9XbV2mN4pL8sR3tW6yA1c"
-"""A distinctive fake token: tests assert it appears nowhere it must not."""
-
-WORKOS_KEY = "sk_test_wk/9fQ2+Lm7Xp4Zr8Tn6Vb"
-"""A distinctive fake WorkOS API key ("/" and "+": characters servers escape)."""
-
 
 _PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
@@ -95,53 +88,7 @@ def no_token_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         assert TOKEN not in record.getMessage()
 
 
-_CONFIGURED: list[OrganizationRoleProvider] = []
-
-
-def configured_provider(
-    url: str | None, config: dict[str, str] | None = None
-) -> OrganizationRoleProvider:
-    """A provider configured as the engine would (the sandbox token, no retries unless
-    ``config`` says otherwise), closed after the test."""
-    provider = OrganizationRoleProvider()
-    stack = {"karmo:token": TOKEN, "karmo:maxRetries": "0", **(config or {})}
-    if url is not None:
-        stack["karmo:apiUrl"] = url
-    provider.configure(ConfigureRequest(Config(stack, "karmo-test")))
-    _CONFIGURED.append(provider)
-    return provider
-
-
 @pytest.fixture(autouse=True)
 def _close_configured_providers() -> Iterator[None]:
     yield
-    while _CONFIGURED:
-        _CONFIGURED.pop().close()
-
-
-def closed_port() -> int:
-    """A port on 127.0.0.1 that nothing listens on (connections are refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def run_concurrently(work: Callable[[int], object], count: int) -> list[BaseException]:
-    """Run ``work(0..count-1)`` on ``count`` threads released at the same instant;
-    return what they raised."""
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        barrier.wait()
-        try:
-            work(i)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
+    close_configured()

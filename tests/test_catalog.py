@@ -10,12 +10,12 @@ from typing import Any
 
 import pulumi
 import pytest
-from conftest import configured_provider
-from readme import advised_install, install_targets
 
 from pulumi_karmo_roles._rules import name_problem, permissions_problem, slug_problem
 from pulumi_karmo_roles.catalog import Catalog, RoleSpec, load_catalog
 from pulumi_karmo_roles.errors import CatalogError, ConfigurationError, InputError
+from tests.support.providers import configured_provider
+from tests.support.readme import advised_install, install_targets
 
 BAD_YAML = """\
 roles:

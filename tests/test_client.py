@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from conftest import TOKEN, closed_port
-from tables import STATUS_TABLE, verb
 
 from pulumi_karmo_roles import __version__
 from pulumi_karmo_roles._http.body import MAX_BODY_BYTES
@@ -25,9 +24,17 @@ from pulumi_karmo_roles.errors import (
     KarmoError,
     ProviderNotConfiguredError,
     RateLimitError,
+    RedirectError,
     UnprocessableEntityError,
 )
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.harness import EngineError, ProviderProcess
+from tests.support.providers import configured_provider
+from tests.support.secrets import TOKEN
+from tests.support.servers import HostileServer, Reply, closed_port
+from tests.support.tables import STATUS_TABLE, verb
+
+VALID = {"organization_id": "org_1", "slug": "org-a", "name": "A"}
 
 
 class Sleeps(list[float]):
@@ -412,3 +419,120 @@ def test_debug_log_names_the_request_not_the_token(
     assert messages[0].startswith("PUT /organizations/org_1/roles/org-a -> 201 in ")
     assert messages[1].startswith("PUT /organizations/org_1/roles/org-a/permissions -> 204 in ")
     assert all(TOKEN not in m for m in messages)
+
+
+def dripping(seconds_per_byte: float) -> HostileServer:
+    body = b'{"id": "role_drip_0123456789"}'
+    return HostileServer(lambda seen: Reply(201, {}, body, drip=seconds_per_byte))
+
+
+def test_a_slow_drip_fails_at_the_timeout() -> None:
+    # 30 bytes at 0.2 s each would be a valid answer after 6 s; the timeout is 0.5 s.
+    with dripping(0.2) as server, KarmoClient(server.url, TOKEN, timeout=0.5, max_retries=0) as c:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError) as caught:
+            c.upsert_role("org_1", "org-a", "A")
+        assert time.monotonic() - started < 10  # only fails on a real hang
+    assert "timed out after 0.5 s" in str(caught.value)
+    assert "karmo:timeout" in str(caught.value)
+
+
+def test_the_deadline_cuts_an_attempt_and_is_blamed() -> None:
+    policy = RetryPolicy(max_retries=3, deadline=0.6)
+    with dripping(0.2) as server, KarmoClient(server.url, TOKEN, retry_policy=policy) as c:
+        with pytest.raises(APITimeoutError) as caught:
+            c.upsert_role("org_1", "org-a", "A")
+    assert "within the 0.6 s retry deadline" in str(caught.value)
+    assert "karmo:retryDeadline" in str(caught.value)
+
+
+def test_a_slow_drip_through_the_engine() -> None:
+    with dripping(0.2) as server:
+        process = ProviderProcess()
+        try:
+            process.configure(
+                {
+                    "karmo:apiUrl": server.url,
+                    "karmo:token": TOKEN,
+                    "karmo:timeout": "5",
+                    "karmo:retryDeadline": "0.5",
+                }
+            )
+            with pytest.raises(EngineError) as caught:
+                process.create(VALID)
+            assert "APITimeoutError" in caught.value.message
+            assert "0.5 s retry deadline" in caught.value.message
+        finally:
+            process.close()
+
+
+@pytest.mark.parametrize(
+    "role_id",
+    ["role\nX", "role\x1b[31mX", "role\u202eX", "role\x00X", "has space", "x" * 900_000],
+)
+def test_a_malformed_role_id_fails_the_create(sandbox: SandboxServer, role_id: str) -> None:
+    sandbox.script({"status": 201, "body": {"id": role_id}})
+    provider = configured_provider(sandbox.url)
+    with pytest.raises(InvalidResponseError) as caught:
+        provider.create(dict(VALID))
+    text = str(caught.value)
+    assert "printable ASCII characters without spaces" in text
+    assert "The role may have been written; running `pulumi up` again converges." in text
+    assert len(text) < 600
+    assert text.isprintable()
+
+
+def test_a_malformed_role_id_on_adoption_through_the_engine(sandbox: SandboxServer) -> None:
+    sandbox.script({"status": 200, "body": {"id": "role\n\x1b[2J"}})
+    process = ProviderProcess()
+    try:
+        process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN})
+        with pytest.raises(EngineError) as caught:
+            process.create(VALID)
+        assert "InvalidResponseError" in caught.value.message
+        assert "\x1b" not in caught.value.details
+        assert "\x1b" not in process.stderr()
+    finally:
+        process.close()
+
+
+def test_a_role_id_of_255_printable_characters_is_kept(sandbox: SandboxServer) -> None:
+    role_id = "r" * 254 + "~"
+    sandbox.script({"status": 201, "body": {"id": role_id}})
+    with KarmoClient(sandbox.url, TOKEN) as client:
+        assert client.upsert_role("org_1", "org-a", "A").role_id == role_id
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_names_its_location_and_is_not_followed(status: int) -> None:
+    with HostileServer(lambda seen: Reply(201, {}, b'{"id": "role_X"}')) as elsewhere:
+        location = f"{elsewhere.url}/organizations/org_1/roles/org-a"
+        redirect = Reply(status, {"Location": location}, b"")
+        with HostileServer(lambda seen: redirect) as server:
+            with KarmoClient(server.url, TOKEN) as client:
+                with pytest.raises(RedirectError) as caught:
+                    client.upsert_role("org_1", "org-a", "A")
+    text = str(caught.value)
+    assert f"to {location}" in text
+    assert "set `karmo:apiUrl`" in text
+    assert caught.value.location == location
+    assert elsewhere.seen == []  # the token went nowhere else
+    assert len(server.seen) == 1  # and a redirect is not retried
+
+
+def test_a_redirect_through_the_engine() -> None:
+    location = "https://karmo.example/auth-api/organizations/org_1/roles/org-a"
+    with HostileServer(lambda seen: Reply(308, {"Location": location}, b"")) as server:
+        process = ProviderProcess()
+        try:
+            process.configure({"karmo:apiUrl": server.url, "karmo:token": TOKEN})
+            with pytest.raises(EngineError) as caught:
+                process.create(VALID)
+            assert caught.value.message.startswith(
+                "pulumi_karmo_roles.errors.RedirectError: Karmo redirected PUT "
+            )
+            assert f"to {location}" in caught.value.message
+            assert "set `karmo:apiUrl`" in caught.value.message
+            assert TOKEN not in caught.value.details
+        finally:
+            process.close()

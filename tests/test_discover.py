@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN, WORKOS_KEY
-from dashboard import Dashboard
-from mocks import run
 
 from pulumi_karmo_roles._discover import main
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles.catalog import load_catalog
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.dashboard import Dashboard
+from tests.support.mocks import run
+from tests.support.secrets import TOKEN, WORKOS_KEY
 
 SAME = {"org-admin": ("Admin — “all”", ["members:*", "billing:*"]), "org-viewer": ("Viewer", [])}
 OTHER = {"org-admin": ("Administrators", ["members:*"])}

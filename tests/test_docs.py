@@ -190,7 +190,7 @@ def test_the_sandbox_page_names_only_real_options() -> None:
 def test_the_left_out_line_is_quoted_as_written() -> None:
     # CONTRIBUTING.md quotes the line a run without a CLI ends with; the count in it
     # changes with every new CLI test, so the page says N.
-    from cli.conftest import NO_CLI
+    from tests.support.cli import NO_CLI
 
     page = " ".join((ROOT / "CONTRIBUTING.md").read_text().split())
     assert f"``N {NO_CLI}``" in page

@@ -8,14 +8,15 @@ import json
 from typing import Any
 
 import pytest
-from conftest import TOKEN, configured_provider
-from harness import UNKNOWN, EngineError, ProviderProcess
 from pulumi.output import UNKNOWN as UNKNOWN_VALUE
 
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles.errors import NotFoundError, PermissionsNotAppliedError
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.harness import UNKNOWN, EngineError, ProviderProcess
+from tests.support.providers import configured_provider
+from tests.support.secrets import TOKEN
 
 ROLE = {"organization_id": "org_1", "slug": "org-ops", "name": "Ops"}
 KEY = ("org_1", "org-ops")

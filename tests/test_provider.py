@@ -8,18 +8,21 @@ from typing import Any
 
 import dill
 import pytest
-from conftest import TOKEN, configured_provider, run_concurrently
-from diff_cases import DIFF_CASES
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.output import UNKNOWN, Unknown
 
 from pulumi_karmo_roles._config import Settings
+from pulumi_karmo_roles._http.retry import RetryPolicy
 from pulumi_karmo_roles._http.session import Session
-from pulumi_karmo_roles.errors import ConfigurationError, InputError
+from pulumi_karmo_roles.errors import ConfigurationError, InputError, KarmoError, RateLimitError
 from pulumi_karmo_roles.provider import OrganizationRoleProvider, build_session
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.concurrency import run_concurrently
+from tests.support.diff_cases import DIFF_CASES
+from tests.support.providers import configured_provider
+from tests.support.secrets import TOKEN
 
 VALID = {"organization_id": "org_123", "slug": "org-admin", "name": "Organization Admin"}
 OUTPUTS = {
@@ -391,3 +394,42 @@ def test_lazy_client_is_built_once_under_concurrency(sandbox: SandboxServer) -> 
     assert len(built) == 1
     assert len(sandbox.roles()) == 8
     assert sandbox.stats()["connections"] <= 8
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def test_both_requests_of_a_create_share_one_deadline(sandbox: SandboxServer) -> None:
+    time_ = FakeTime()
+
+    def factory(settings: Settings) -> Session:
+        return Session(
+            retry_policy=RetryPolicy(max_retries=5, deadline=3.0),
+            sleep=time_.sleep,
+            clock=time_.clock,
+        )
+
+    provider = configured_provider(sandbox.url)
+    provider.set_session_factory(factory)
+    # The upsert waits 2 s, then the permissions request would wait 2 s more: 4 > 3.
+    sandbox.script(
+        {"status": 429, "retry_after": "2"},
+        {"action": "pass"},
+        {"status": 429, "retry_after": "2"},
+    )
+    with pytest.raises(KarmoError) as caught:
+        provider.create({**VALID, "permissions": ["a:b"]})
+    assert isinstance(caught.value.__cause__, RateLimitError)
+    assert "would pass the 3 s retry deadline" in str(caught.value)
+    # Alone, each request fits its own deadline.
+    time_.now = 0.0
+    sandbox.script({"status": 429, "retry_after": "2"})
+    assert provider.create(dict(VALID)).outs is not None

@@ -10,10 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import TOKEN, WORKOS_KEY, configured_provider, run_concurrently
-from dashboard import Dashboard
-from harness import EngineError, ProviderProcess
-from hostile import ENCODINGS, HostileServer, Reply, Seen
 
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles._http.retry import RetryPolicy
@@ -29,6 +25,12 @@ from pulumi_karmo_roles.errors import (
 )
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.concurrency import run_concurrently
+from tests.support.dashboard import Dashboard
+from tests.support.harness import EngineError, ProviderProcess
+from tests.support.providers import configured_provider
+from tests.support.secrets import ENCODINGS, TOKEN, WORKOS_KEY
+from tests.support.servers import HostileServer, Reply, Seen
 
 ROLE = {"organization_id": "org_1", "slug": "org-admin", "name": "Admin"}
 LIST_PATH = "/authorization/organizations/org_1/roles"
@@ -370,7 +372,7 @@ def test_the_key_is_never_in_the_serialized_provider_or_outputs(sandbox: Sandbox
 def test_reads_go_through_the_proxy_variables(
     sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hostile import Proxy
+    from tests.support.servers import Proxy
 
     with KarmoClient(sandbox.url, TOKEN, max_retries=0) as karmo:
         karmo.upsert_role("org_1", "org-admin", "Admin")

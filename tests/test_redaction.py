@@ -4,19 +4,29 @@ text takes time linear in its length."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
-from harness import EngineError, ProviderProcess
-from hostile import ENCODINGS, HostileServer, Reply, Seen
 
+from pulumi_karmo_roles._http.credentials import ServiceToken
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles._http.session import proxy_credentials
 from pulumi_karmo_roles._http.untrusted import clean, excerpt, redact
-from pulumi_karmo_roles.errors import KarmoError, RedirectError
+from pulumi_karmo_roles.errors import (
+    InternalServerError,
+    KarmoError,
+    RedirectError,
+    UnprocessableEntityError,
+)
+from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.harness import EngineError, ProviderProcess
+from tests.support.secrets import ENCODINGS, TOKEN
+from tests.support.servers import HostileServer, Reply, Seen
 
 # A valid token with the characters servers like to escape.
 SLASHED = "kr_live/Q7mZp+Xv2Ls9"
@@ -153,3 +163,98 @@ def test_cleaning_still_redacts_what_it_did() -> None:
     assert excerpt(b"<html><script>var t = 1;</script><p>Bad &amp; gateway</p>") == (
         "Bad & gateway"
     )
+
+
+OTHER_BEARER = "Bearer sk_other_4f9a8b7c6d5e"  # a credential that is not ours
+
+
+def karmo_error(status: int, message: str, **extra: Any) -> bytes:
+    body = {"code": f"{status}00001", "message": message, "meta": {"requestId": "req_1"}}
+    return json.dumps({**body, **extra}).encode()
+
+
+def answering(where: str) -> HostileServer:
+    """A server that echoes the request's Authorization header ``where``."""
+
+    def reply(seen: Seen) -> Reply:
+        auth = seen.headers["authorization"]
+        if where == "message":
+            return Reply(500, {}, karmo_error(500, f"bad header {auth}; also {OTHER_BEARER}"))
+        if where == "field":
+            errors = [{"pointer": "/name", "detail": f"token {auth} refused"}]
+            return Reply(422, {}, karmo_error(422, "no", errors=errors))
+        if where == "request_id":
+            return Reply(500, {"X-Request-Id": auth.split()[-1]}, b"oops")
+        return Reply(500, {}, f"<html><pre>Authorization: {auth}</pre></html>".encode())
+
+    return HostileServer(reply)
+
+
+@pytest.mark.parametrize("where", ["message", "field", "request_id", "html"])
+def test_echoed_token_is_redacted(where: str, no_token_in_logs: None) -> None:
+    with answering(where) as server, KarmoClient(server.url, TOKEN, max_retries=0) as client:
+        with pytest.raises(KarmoError) as caught:
+            client.upsert_role("org_1", "org-a", "A")
+    text = str(caught.value)
+    assert TOKEN not in text
+    assert "sk_other" not in text
+    assert "***" in text
+
+
+@pytest.mark.parametrize("where", ["message", "html"])
+def test_echoed_token_is_redacted_through_the_engine(where: str) -> None:
+    with answering(where) as server:
+        process = ProviderProcess()
+        try:
+            process.configure(
+                {"karmo:apiUrl": server.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"}
+            )
+            with pytest.raises(EngineError) as caught:
+                process.create(VALID)
+            assert "***" in caught.value.message
+            assert TOKEN not in caught.value.details
+            assert TOKEN not in process.stderr()
+        finally:
+            process.close()
+
+
+def test_echoed_minted_token_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    minted = "svc_minted_0123456789abcdef"
+
+    def karmo(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/auth/token":
+            return httpx.Response(200, json={"access_token": minted, "expires_in": 900})
+        said = f"we got {request.headers['Authorization']} and {minted}"
+        return httpx.Response(
+            500, json={"code": "50000001", "message": said}, headers={"X-Request-Id": minted}
+        )
+
+    source = ServiceToken("https://karmo.invalid", lambda url, body, headers: dict(headers))
+    transport = httpx.MockTransport(karmo)
+    with KarmoClient("https://karmo.invalid", source, transport=transport, max_retries=0) as c:
+        with pytest.raises(InternalServerError) as caught:
+            c.upsert_role("org_1", "org-a", "A")
+    assert minted not in str(caught.value)
+    assert all(minted not in record.getMessage() for record in caplog.records)
+
+
+def test_server_text_has_control_characters_escaped(sandbox: SandboxServer) -> None:
+    sandbox.script({"status": 422, "message": "red \x1b[31malert\nline2 \u202eevil"})
+    with KarmoClient(sandbox.url, TOKEN, max_retries=0) as client:
+        with pytest.raises(UnprocessableEntityError) as caught:
+            client.upsert_role("org_1", "org-a", "A")
+    text = str(caught.value)
+    assert "\x1b" not in text
+    assert "\n" not in text
+    assert "\u202e" not in text
+    assert "\\x1b[31malert\\nline2 \\u202eevil" in text
+
+
+def test_a_long_token_is_never_cut_in_half_by_a_bound() -> None:
+    from pulumi_karmo_roles._http.untrusted import clean, excerpt
+
+    long_token = "t" * 1000 + "Z"
+    assert "tttt" not in clean((long_token + " ") * 50, 200, [long_token])
+    page = ("<b></b>" * 400 + long_token).encode()  # the token straddles the excerpt's cut
+    assert "tttt" not in excerpt(page, secrets=[long_token])

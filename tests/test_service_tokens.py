@@ -6,38 +6,33 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from conftest import run_concurrently
-from harness import EngineError, ProviderProcess
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
-from readme import advised_install, install_targets
 
 from pulumi_karmo_roles._http.credentials import ServiceToken, sigv4_signer
 from pulumi_karmo_roles._http.karmo import KarmoClient
-from pulumi_karmo_roles.errors import ConfigurationError, KarmoError, ServiceTokenError
+from pulumi_karmo_roles._http.retry import RetryPolicy
+from pulumi_karmo_roles.errors import (
+    APITimeoutError,
+    ConfigurationError,
+    KarmoError,
+    ServiceTokenError,
+)
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.concurrency import run_concurrently
+from tests.support.harness import EngineError, ProviderProcess
+from tests.support.readme import advised_install, install_targets
+from tests.support.secrets import AWS_SECRET, aws_env
 
-AWS_KEY_ID = "FAKEKARMOACCESSKEY01"
-AWS_SECRET = "fake/karmo+secret/for/tests/only/0123456789"
 ROLE = {"organization_id": "org_1", "slug": "org-ops", "name": "Ops"}
-
-
-def aws_env(tmp_path: Path) -> dict[str, str]:
-    missing = str(tmp_path / "no-such-file")
-    return {
-        "AWS_ACCESS_KEY_ID": AWS_KEY_ID,
-        "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
-        "AWS_REGION": "eu-west-1",
-        "AWS_CONFIG_FILE": missing,
-        "AWS_SHARED_CREDENTIALS_FILE": missing,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
 
 
 @pytest.fixture
@@ -231,3 +226,60 @@ def test_service_tokens_through_the_engine(tmp_path: Path, minting: SandboxServe
             assert secret not in process.stderr()
     finally:
         process.close()
+
+
+AWS_STYLE = (
+    "AWS4-HMAC-SHA256 Credential=FAKEKARMOACCESSKEY01/20260101/eu-west-1/execute-api/"
+    "aws4_request, SignedHeaders=host, Signature=" + "0" * 64
+)
+
+
+def _signed(headers: Any) -> dict[str, str]:
+    return {**dict(headers), "Authorization": AWS_STYLE, "X-Amz-Date": "20260101T000000Z"}
+
+
+def test_a_failed_mint_fails_every_waiting_thread_once(minting: SandboxServer) -> None:
+    # A slow mint, so the others queue behind it even on a loaded machine.
+    minting.set_faults(latency_ms=1000)
+    minting.script({"status": 503, "body": "html"})  # ... and it fails
+    source = ServiceToken(minting.url, lambda url, body, headers: _signed(headers))
+    with KarmoClient(minting.url, source, max_retries=0) as client:
+        errors = run_concurrently(lambda i: client.upsert_role("org_1", f"org-{i}", "A"), 4)
+    assert len(errors) == 4
+    assert all(isinstance(e, ServiceTokenError) and "503" in str(e) for e in errors)
+    mints = [r for r in minting.requests() if r["path"] == "/auth/token"]
+    assert len(mints) == 1  # the others did not each mint again behind a lock
+
+
+def test_after_a_failed_mint_every_thread_retries_on_its_own(minting: SandboxServer) -> None:
+    minting.set_faults(latency_ms=100)
+    minting.script({"status": 503, "body": "html"})
+    source = ServiceToken(minting.url, lambda url, body, headers: _signed(headers))
+    policy = RetryPolicy(max_retries=1, initial_delay=0.01, jitter=0.0)
+    with KarmoClient(minting.url, source, retry_policy=policy) as client:
+        errors = run_concurrently(lambda i: client.upsert_role("org_1", f"org-{i}", "A"), 4)
+    assert errors == []
+    assert minting.stats()["minted"] == 1
+    assert len([r for r in minting.requests() if r["path"] == "/auth/token"]) == 2
+
+
+def test_a_hanging_mint_is_bounded_for_every_thread(minting: SandboxServer) -> None:
+    minting.script(*[{"action": "hang", "seconds": 2}] * 4)  # every mint hangs
+    source = ServiceToken(minting.url, lambda url, body, headers: _signed(headers))
+    with KarmoClient(minting.url, source, timeout=0.3, max_retries=0) as client:
+        started = time.monotonic()
+        errors = run_concurrently(lambda i: client.upsert_role("org_1", f"org-{i}", "A"), 4)
+        assert time.monotonic() - started < 10  # only fails on a real hang
+    assert len(errors) == 4
+    assert all(isinstance(e, APITimeoutError) for e in errors)
+
+
+def test_a_mint_counts_against_the_deadline(minting: SandboxServer) -> None:
+    minting.script({"action": "hang", "seconds": 3})  # the mint hangs
+    source = ServiceToken(minting.url, lambda url, body, headers: _signed(headers))
+    policy = RetryPolicy(max_retries=5, deadline=0.5)
+    with KarmoClient(minting.url, source, timeout=5, retry_policy=policy) as client:
+        started = time.monotonic()
+        with pytest.raises(APITimeoutError, match=r"0\.5 s retry deadline"):
+            client.upsert_role("org_1", "org-a", "A")
+        assert time.monotonic() - started < 10  # only fails on a real hang

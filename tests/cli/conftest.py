@@ -10,15 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TOKEN, WORKOS_KEY
 
-from cli.engine import ROOT, Project, cli_environment
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.cli import NO_CLI, ROOT, NewProject, Project, cli_environment
+from tests.support.secrets import TOKEN, WORKOS_KEY
 
 REQUIRED = os.environ.get("REQUIRE_PULUMI_CLI") == "1"
 SHIM = "pulumi-resource-pulumi-python"
@@ -45,10 +44,6 @@ def _find_or_build() -> tuple[Path | None, str]:
     return Path(built.stdout.strip().splitlines()[-1]), ""
 
 
-NO_CLI = (
-    "real-engine tests skipped: no `pulumi` on PATH and no Go to build it with "
-    "scripts/pulumi-cli.sh"
-)
 _LEFT_OUT = pytest.StashKey[int]()
 
 
@@ -86,9 +81,6 @@ def pulumi_bin() -> Path:
 def pulumi_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A PULUMI_HOME of the session's own: no plugins or credentials from the machine."""
     return tmp_path_factory.mktemp("pulumi-home")
-
-
-NewProject = Callable[..., Project]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.engine import ROOT
+from tests.support.cli import ROOT
 
 pytestmark = pytest.mark.cli
 

@@ -11,12 +11,11 @@ import subprocess
 import sys
 
 import pytest
-from conftest import WORKOS_KEY
-from dashboard import Dashboard
 
-from cli.conftest import NewProject
-from cli.engine import Project
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.cli import NewProject, Project
+from tests.support.dashboard import Dashboard
+from tests.support.secrets import WORKOS_KEY
 
 pytestmark = pytest.mark.cli
 

@@ -24,11 +24,10 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import TOKEN
-from test_service_tokens import aws_env
 
-from cli.engine import ROOT, Project, cli_environment
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.cli import ROOT, Project, cli_environment
+from tests.support.secrets import TOKEN, aws_env
 
 pytestmark = pytest.mark.cli
 

@@ -1,4 +1,4 @@
-"""Scenario i: Karmo faults (through the sandbox's scripted answers) as the user sees them
+"""Karmo faults (through the sandbox's scripted answers) as the user sees them
 in ``pulumi up``: our one-paragraph message, never a Python traceback; retries shown
 while they happen.
 
@@ -16,9 +16,8 @@ import re
 
 import pytest
 
-from cli.conftest import NewProject
-from cli.engine import Run
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.cli import NewProject, Run
 
 pytestmark = pytest.mark.cli
 

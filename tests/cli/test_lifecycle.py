@@ -1,4 +1,6 @@
-"""Scenarios a-f and h of issue 10 through the real Pulumi CLI, against the sandbox.
+"""A role's whole lifecycle through the real Pulumi CLI, against the sandbox: preview,
+up, a no-op up, each kind of edit, refresh, an aliased rename, and the token in no
+output or state.
 
 One stack goes through preview, up, no-op up, edits, refresh and an aliased rename in
 one lifecycle (each CLI run costs a second or more); the delete semantics (a rename
@@ -10,11 +12,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import TOKEN
 
-from cli.conftest import NewProject
-from cli.engine import ROLE_TYPE
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.cli import ROLE_TYPE, NewProject
+from tests.support.secrets import TOKEN
 
 pytestmark = pytest.mark.cli
 
@@ -43,7 +44,7 @@ admin = OrganizationRole({admin_name!r}, organization_id={ORG!r}, slug="org-admi
                          name="Organization Admin", permissions={admin_permissions}{opts})
 support = OrganizationRole("support", organization_id={ORG!r}, slug={support_slug!r},
                            name={support_name!r})
-# Scenario d: the organization comes from another resource's output, unknown in a
+# The organization comes from another resource's output, unknown in a
 # preview of a new stack (role_id is only known once the anchor role exists). The anchor
 # never changes: a role updated in place has an unknown role_id in its preview, and
 # whatever is computed from it would preview as a replace.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.engine import ROOT, cli_environment
+from tests.support.cli import ROOT, cli_environment
 
 pytestmark = pytest.mark.cli
 

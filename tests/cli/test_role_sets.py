@@ -1,4 +1,4 @@
-"""Role sets (issue 13) through the real Pulumi CLI, against the sandbox: the
+"""Role sets through the real Pulumi CLI, against the sandbox: the
 multi-tenant example's stack grows by one organization, has its catalog and organizations
 reordered, and its set renamed with an alias; a role declared twice fails the preview.
 """
@@ -10,9 +10,8 @@ import shutil
 
 import pytest
 
-from cli.conftest import NewProject
-from cli.engine import ROLE_TYPE, ROOT, Project
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.cli import ROLE_TYPE, ROOT, NewProject, Project
 
 pytestmark = pytest.mark.cli
 

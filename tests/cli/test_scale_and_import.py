@@ -1,5 +1,5 @@
-"""Scenarios g (``pulumi import``) and j (200 roles, ``--parallel 16``) through the real
-Pulumi CLI, against the sandbox."""
+"""Through the real Pulumi CLI, against the sandbox: ``pulumi import`` fails and changes
+nothing, and 200 roles applied with ``--parallel 16`` are each created once."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from collections import Counter
 
 import pytest
 
-from cli.conftest import NewProject
-from cli.engine import ROLE_TYPE
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.cli import ROLE_TYPE, NewProject
 
 pytestmark = pytest.mark.cli
 
@@ -36,7 +35,7 @@ def test_200_roles_in_parallel_are_each_created_once(
 
 
 def test_import_fails_and_changes_nothing(new_project: NewProject, sandbox: SandboxServer) -> None:
-    """g. The engine sends a dynamic provider's Read only the id, without the serialized
+    """The engine sends a dynamic provider's Read only the id, without the serialized
     provider, so importing can never work for a Python dynamic resource: it must fail,
     leave the stack empty and call nothing (docs/lifecycle.md: adopt through the upsert
     instead)."""

@@ -5,10 +5,10 @@ fix, before anything is sent or written."""
 from __future__ import annotations
 
 import pytest
-from conftest import TOKEN
 
-from cli.conftest import NewProject
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.cli import NewProject
+from tests.support.secrets import TOKEN
 
 pytestmark = pytest.mark.cli
 

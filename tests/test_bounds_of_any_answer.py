@@ -14,9 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TOKEN
-from harness import EngineError, ProviderProcess
-from hostile import HostileServer, Reply, Seen, WireServer, gzipped, head
 
 from pulumi_karmo_roles._http.body import MAX_BODY_BYTES
 from pulumi_karmo_roles._http.credentials import ServiceToken
@@ -30,6 +27,9 @@ from pulumi_karmo_roles.errors import (
     RateLimitError,
     ServiceTokenError,
 )
+from tests.support.harness import EngineError, ProviderProcess
+from tests.support.secrets import TOKEN
+from tests.support.servers import HostileServer, Reply, Seen, WireServer, gzipped, head
 
 VALID = {"organization_id": "org_1", "slug": "org-a", "name": "A"}
 BOMB_BYTES = 64 << 20  # decoded; on the wire a few hundred bytes

@@ -10,13 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import TOKEN
-from diff_cases import DIFF_CASES, for_engine
-from harness import UNKNOWN, EngineError, ProviderProcess
-from tables import STATUS_TABLE, verb
 
 from pulumi_karmo_roles.errors import APIStatusError
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.diff_cases import DIFF_CASES, for_engine
+from tests.support.harness import UNKNOWN, EngineError, ProviderProcess
+from tests.support.secrets import TOKEN
+from tests.support.tables import STATUS_TABLE, verb
 
 VALID = {"organization_id": "org_123", "slug": "org-admin", "name": "Organization Admin"}
 

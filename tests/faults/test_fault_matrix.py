@@ -10,9 +10,6 @@ import time
 from typing import Any
 
 import pytest
-from conftest import TOKEN, closed_port, configured_provider, run_concurrently
-from harness import EngineError, ProviderProcess
-from rawserver import RawServer
 
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles._http.retry import RetryPolicy
@@ -27,6 +24,12 @@ from pulumi_karmo_roles.errors import (
 )
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.concurrency import run_concurrently
+from tests.support.harness import EngineError, ProviderProcess
+from tests.support.providers import configured_provider
+from tests.support.rawserver import RawServer
+from tests.support.secrets import TOKEN
+from tests.support.servers import closed_port
 
 pytestmark = pytest.mark.usefixtures("no_token_in_logs")
 

@@ -6,15 +6,12 @@
   (interim answers, trickled headers, early closes).
 * :class:`Proxy`: a forward proxy (absolute-form requests, for ``HTTP_PROXY``) that also
   tunnels ``CONNECT`` (for ``HTTPS_PROXY``); it records what it was asked.
-* :data:`ENCODINGS`: the ways a server may echo a secret.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
-import json
-import re
 import select
 import socket
 import threading
@@ -22,7 +19,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from urllib.parse import quote
 
 
 @dataclass
@@ -241,22 +237,8 @@ def gzipped(data: bytes, times: int = 1) -> bytes:
     return data
 
 
-def json_escaped(text: str) -> str:
-    """As a JSON encoder that escapes "/" (PHP's, Java's) writes it, quotes removed."""
-    return json.dumps(text)[1:-1].replace("/", "\\/")
-
-
-ENCODINGS: dict[str, Callable[[str], str]] = {  # name: how a server writes a secret
-    "literal": lambda s: s,
-    "json-slash": json_escaped,
-    "json-unicode": lambda s: "".join(f"\\u{ord(c):04x}" for c in s),
-    "json-unicode-upper": lambda s: "".join(f"\\u{ord(c):04X}" for c in s),
-    "percent": lambda s: quote(s, safe=""),
-    "percent-lower": lambda s: re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(s, "")),
-    "percent-every-byte": lambda s: "".join(f"%{b:02X}" for b in s.encode()),
-    "html-decimal": lambda s: "".join(f"&#{ord(c)};" for c in s),
-    "html-hex": lambda s: "".join(f"&#x{ord(c):x};" for c in s),
-    "mixed": lambda s: "".join(
-        (f"%{ord(c):02x}", f"\\u{ord(c):04x}", c)[i % 3] for i, c in enumerate(s)
-    ),
-}
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TOKEN
 
 from pulumi_karmo_roles._config import (
     check_settings,
@@ -12,6 +11,7 @@ from pulumi_karmo_roles._config import (
     resolve_settings,
 )
 from pulumi_karmo_roles.errors import ConfigurationError, KarmoError
+from tests.support.secrets import TOKEN
 
 BASE = {"karmo:apiUrl": "https://karmo.example/auth-api/", "karmo:token": TOKEN}
 

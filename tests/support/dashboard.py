@@ -6,9 +6,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import httpx
-from conftest import WORKOS_KEY
 
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.secrets import WORKOS_KEY
 
 
 class Dashboard:

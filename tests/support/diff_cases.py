@@ -1,5 +1,5 @@
 """The diff table: one source for the provider called directly (test_provider.py) and
-through ``python -m pulumi.dynamic`` (test_engine.py).
+through ``python -m pulumi.dynamic`` (tests/test_provider_over_grpc.py).
 
 Each case is the recorded outputs, the new inputs, whether anything changed and which
 properties force a replace. Unknowns are ``pulumi.output.UNKNOWN``; the engine tests

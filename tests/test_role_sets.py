@@ -2,7 +2,7 @@
 ``pulumi.runtime.set_mocks``.
 
 Every role registration passes through the real provider's ``check`` (and ``read`` for
-``.get()``), as in ``test_program.py``; a recording monitor also keeps what each
+``.get()``), as in ``test_programs_under_mocks.py``; a recording monitor also keeps what each
 component registered as its outputs. Each program runs in a fresh mocked runtime, as a
 ``pulumi preview`` would in a fresh process.
 """
@@ -18,12 +18,12 @@ from typing import Any
 
 import pulumi
 import pytest
-from mocks import run, runtime
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleSet
 from pulumi_karmo_roles.catalog import Catalog
 from pulumi_karmo_roles.errors import CatalogError, InputError, UsageError
+from tests.support.mocks import program_test, run, runtime
 
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 SET_TYPE = "karmo:index:OrganizationRoleSet"
@@ -381,7 +381,7 @@ def test_the_second_declaration_never_registers() -> None:
         OrganizationRole("admin-again", organization_id="org_a", slug="org-admin", name="Admin")
 
     with runtime() as recorder, pytest.raises(ValueError, match="declared by two resources"):
-        pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
+        program_test(program)()
     assert "admin-again" not in {r.name for r in recorder.registered}
 
 

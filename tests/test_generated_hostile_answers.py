@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from harness import EngineError, ProviderProcess
-from hostile import ENCODINGS, Seen, WireServer, gzipped, head
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -35,6 +33,9 @@ from pulumi_karmo_roles._http.retry import RetryPolicy
 from pulumi_karmo_roles._http.session import Session
 from pulumi_karmo_roles._http.workos import WorkOSReader, WorkOSRole
 from pulumi_karmo_roles.errors import KarmoError, RequestNotSentError
+from tests.support.harness import EngineError, ProviderProcess
+from tests.support.secrets import ENCODINGS
+from tests.support.servers import Seen, WireServer, gzipped, head
 
 SECRET = "kr_live/Q7mZp+Xv2Ls9"  # "/" and "+": characters servers escape
 MINTED = "kst_minted/0123456789+abc"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import struct
 
-from hostile import LoopbackServer, read_request
+from tests.support.servers import LoopbackServer, read_request
 
 _OK_BODY = b'{"id": "role_RAW"}'
 OK_ANSWER = (

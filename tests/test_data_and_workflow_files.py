@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
-from readme import README, install_targets, section
+
+from tests.support.readme import README, install_targets, section
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIPPED_DIRECTORIES = {".git", ".venv", "venv", "node_modules", "build", "dist"}

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -154,3 +155,13 @@ class Project:
             if resource["type"] == type_:
                 found[resource["urn"].rsplit("::", 1)[1]] = resource
         return found
+
+
+NewProject = Callable[..., Project]
+"""The ``new_project`` fixture: ``new_project(program_source, {"karmo:maxRetries": "0"})``."""
+
+NO_CLI = (
+    "real-engine tests skipped: no `pulumi` on PATH and no Go to build it with "
+    "scripts/pulumi-cli.sh"
+)
+"""How a run without a CLI and without Go says that the real-engine tests were left out."""

@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import io
 import sys
+import threading
 import time
 import traceback
 import types
 
 import pytest
-from conftest import run_concurrently
-from harness import EngineError, ProviderProcess
 
 from pulumi_karmo_roles._announce import announce
 from pulumi_karmo_roles._display import install
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.concurrency import run_concurrently
+from tests.support.harness import EngineError, ProviderProcess
+from tests.support.providers import configured_provider
+from tests.support.secrets import TOKEN
 
 ROLE = {"organization_id": "org_1", "slug": "org-ops", "name": "Operations"}
+VALID = {"organization_id": "org_1", "slug": "org-a", "name": "A"}
 
 
 def test_a_karmo_error_reaches_the_cli_as_its_message(
@@ -106,3 +110,47 @@ def test_in_a_server_that_looks_as_expected_install_replaces_only_traceback(
     install()
     assert server.traceback is not traceback
     assert sys.stderr is stderr  # no process-wide stream swap
+
+
+def test_each_retry_is_announced(
+    sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    provider = configured_provider(sandbox.url, {"karmo:maxRetries": "2"})
+    sandbox.script({"status": 429, "retry_after": "0"}, {"status": 502, "body": "html"})
+    provider.create(dict(VALID))
+    lines = [line for line in capsys.readouterr().err.splitlines() if "retrying" in line]
+    path = "PUT /organizations/org_1/roles/org-a"
+    assert lines == [
+        f"warning: Karmo: {path} answered 429 TOO_MANY_REQUESTS; retrying in 0.0 s "
+        "(attempt 2 of 3).",
+        f"warning: Karmo: {path} answered 502 BAD_GATEWAY; retrying in "
+        + lines[1].split("retrying in ")[1],
+    ]
+    assert lines[1].endswith("(attempt 3 of 3).")
+
+
+def test_retries_show_on_the_provider_stderr_while_they_happen(sandbox: SandboxServer) -> None:
+    process = ProviderProcess()
+    try:
+        process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN})
+        sandbox.script({"status": 429, "retry_after": "2"})
+        done = threading.Event()
+
+        def create() -> None:
+            process.create(VALID)
+            done.set()
+
+        thread = threading.Thread(target=create)
+        thread.start()
+        seen_during = False
+        deadline = time.monotonic() + 30
+        while not done.is_set() and time.monotonic() < deadline:
+            if "retrying in 2.0 s (attempt 2 of 5)" in process.stderr():
+                seen_during = not done.is_set()
+                break
+            time.sleep(0.05)
+        thread.join(timeout=30)
+        assert seen_during, process.stderr()
+        assert done.is_set()
+    finally:
+        process.close()

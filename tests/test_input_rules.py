@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from conftest import TOKEN
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pulumi.dynamic import ConfigureRequest
@@ -26,6 +25,7 @@ from pulumi_karmo_roles._rules import BIDI_CONTROLS
 from pulumi_karmo_roles.errors import UnprocessableEntityError
 from pulumi_karmo_roles.provider import INPUT_PROPERTIES, OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.secrets import TOKEN
 
 # What the engine can deliver: JSON-like values, and unknowns during preview.
 json_values = st.recursive(

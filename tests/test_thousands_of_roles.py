@@ -14,7 +14,6 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic
-from mocks import run
 from pulumi.dynamic import CreateResult, ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.rpc import unwrap_rpc_secret
@@ -22,6 +21,7 @@ from pulumi.runtime.rpc import unwrap_rpc_secret
 from pulumi_karmo_roles import OrganizationRole
 from pulumi_karmo_roles._pickle_chain import chain_length, unchained
 from pulumi_karmo_roles.provider import OrganizationRoleProvider
+from tests.support.mocks import run
 
 ROLES = 2_000
 

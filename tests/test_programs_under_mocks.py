@@ -17,8 +17,6 @@ from typing import Any
 
 import pulumi
 import pytest
-from conftest import TOKEN
-from mocks import CheckingMocks, runtime
 from pulumi.runtime import get_root_resource
 from pulumi.runtime.rpc import is_rpc_secret, unwrap_rpc_secret
 from pulumi.runtime.settings import reset_options
@@ -26,6 +24,8 @@ from pulumi.runtime.settings import reset_options
 from pulumi_karmo_roles import OrganizationRole, OrganizationRoleArgs
 from pulumi_karmo_roles._stack import PlainTextCredentialError
 from pulumi_karmo_roles.errors import KarmoError, UsageError
+from tests.support.mocks import CheckingMocks, program_test, runtime
+from tests.support.secrets import TOKEN
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE = EXAMPLES / "basic" / "__main__.py"
@@ -74,7 +74,7 @@ def production_mocks() -> Iterator[ProviderMocks]:
         yield m
 
 
-@pulumi.runtime.test
+@program_test
 def test_example_declares_three_roles(mocks: ProviderMocks) -> Any:
     runpy.run_path(str(EXAMPLE))
 
@@ -100,7 +100,7 @@ def test_example_declares_three_roles(mocks: ProviderMocks) -> Any:
     ).apply(check)
 
 
-@pulumi.runtime.test
+@program_test
 def test_serialized_provider_is_secret_and_tokenless(
     mocks: ProviderMocks, monkeypatch: pytest.MonkeyPatch
 ) -> Any:
@@ -117,7 +117,7 @@ def test_serialized_provider_is_secret_and_tokenless(
     return role.id.apply(check)
 
 
-@pulumi.runtime.test
+@program_test
 def test_keyword_and_args_forms_register_the_same_inputs(mocks: ProviderMocks) -> Any:
     # Two organizations: one program may not declare the same role twice.
     a = OrganizationRole("a", organization_id="org_1", slug="org-a", name="A")
@@ -135,7 +135,7 @@ def test_keyword_and_args_forms_register_the_same_inputs(mocks: ProviderMocks) -
     return pulumi.Output.all(a.id, b.id).apply(check)
 
 
-@pulumi.runtime.test
+@program_test
 def test_outputs_are_typed_attributes(mocks: ProviderMocks) -> Any:
     org = pulumi.Output.from_input("org_7")  # an input that is itself an Output
     role = OrganizationRole("r", organization_id=org, slug="org-r", name="R")
@@ -149,7 +149,7 @@ def test_outputs_are_typed_attributes(mocks: ProviderMocks) -> Any:
     ).apply(check)
 
 
-@pulumi.runtime.test
+@program_test
 def test_clear_permissions_on_delete_is_an_input_and_a_typed_output(mocks: ProviderMocks) -> Any:
     a = OrganizationRole(
         "a",
@@ -177,7 +177,7 @@ def test_clear_permissions_on_delete_is_an_input_and_a_typed_output(mocks: Provi
     ).apply(check)
 
 
-@pulumi.runtime.test
+@program_test
 def test_get_looks_up_by_id(mocks: ProviderMocks) -> Any:
     role = OrganizationRole.get("existing", "org_1/org-admin", name="Admin")
 
@@ -187,7 +187,7 @@ def test_get_looks_up_by_id(mocks: ProviderMocks) -> Any:
     return pulumi.Output.all(role.id, role.organization_id, role.slug, role.name).apply(check)
 
 
-@pulumi.runtime.test
+@program_test
 def test_production_example_owns_permission_sets(production_mocks: ProviderMocks) -> Any:
     runpy.run_path(str(EXAMPLES / "production" / "__main__.py"))
 
@@ -244,7 +244,7 @@ def test_a_token_in_plain_text_stack_config_fails_the_program() -> None:
         assert isinstance(caught.value, pulumi.RunError)
 
 
-@pulumi.runtime.test
+@program_test
 def test_a_secret_token_in_stack_config_is_accepted(mocks: ProviderMocks) -> Any:
     pulumi.runtime.set_all_config({"karmo:token": TOKEN}, ["karmo:token"])
     role = OrganizationRole("r", organization_id="org_1", slug="org-r", name="R")

@@ -1,0 +1,54 @@
+"""The fake credentials tests use, distinctive so that a leak is found wherever it goes,
+and the ways a server may echo one."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote
+
+TOKEN = "kt_live_7Qz9XbV2mN4pL8sR3tW6yA1c"
+"""A distinctive fake Karmo token: tests assert it appears nowhere it must not."""
+
+WORKOS_KEY = "sk_test_wk/9fQ2+Lm7Xp4Zr8Tn6Vb"
+"""A distinctive fake WorkOS API key ("/" and "+": characters servers escape)."""
+
+AWS_KEY_ID = "FAKEKARMOACCESSKEY01"
+AWS_SECRET = "fake/karmo+secret/for/tests/only/0123456789"
+
+
+def aws_env(tmp_path: Path) -> dict[str, str]:
+    """Fake static AWS credentials and a region, with no file or metadata service to
+    fall back on."""
+    missing = str(tmp_path / "no-such-file")
+    return {
+        "AWS_ACCESS_KEY_ID": AWS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
+        "AWS_REGION": "eu-west-1",
+        "AWS_CONFIG_FILE": missing,
+        "AWS_SHARED_CREDENTIALS_FILE": missing,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def json_escaped(text: str) -> str:
+    """As a JSON encoder that escapes "/" (PHP's, Java's) writes it, quotes removed."""
+    return json.dumps(text)[1:-1].replace("/", "\\/")
+
+
+ENCODINGS: dict[str, Callable[[str], str]] = {  # name: how a server writes a secret
+    "literal": lambda s: s,
+    "json-slash": json_escaped,
+    "json-unicode": lambda s: "".join(f"\\u{ord(c):04x}" for c in s),
+    "json-unicode-upper": lambda s: "".join(f"\\u{ord(c):04X}" for c in s),
+    "percent": lambda s: quote(s, safe=""),
+    "percent-lower": lambda s: re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), quote(s, "")),
+    "percent-every-byte": lambda s: "".join(f"%{b:02X}" for b in s.encode()),
+    "html-decimal": lambda s: "".join(f"&#{ord(c)};" for c in s),
+    "html-hex": lambda s: "".join(f"&#x{ord(c):x};" for c in s),
+    "mixed": lambda s: "".join(
+        (f"%{ord(c):02x}", f"\\u{ord(c):04x}", c)[i % 3] for i, c in enumerate(s)
+    ),
+}
