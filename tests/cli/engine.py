@@ -24,6 +24,8 @@ RUNNER = ROOT / "scripts" / "pulumi_inline.py"
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 PASSPHRASE = "cli-test-passphrase"
 PROGRAM_COMMANDS = ("preview", "up", "refresh", "destroy")
+UP = ("up", "--yes", "--skip-preview", "--non-interactive", "--color=never")
+"""``pulumi up`` as the tests and benchmarks run it: no prompt, no preview, no colour."""
 
 
 def pulumi_bin() -> Path:
@@ -98,14 +100,25 @@ class Project:
         """Replace ``__main__.py`` with ``source`` (dedented)."""
         (self.directory / "__main__.py").write_text(textwrap.dedent(source).lstrip())
 
+    def command(self, *args: str) -> list[str]:
+        """The command line of ``pulumi ARGS``: through the inline runner when it runs the
+        program, plain ``pulumi`` otherwise (run it in :attr:`directory` with :attr:`env`)."""
+        if args and args[0] in PROGRAM_COMMANDS:
+            return [sys.executable, str(RUNNER), str(self.directory), *args]
+        return ["pulumi", *args]
+
+    def check_output(self, run: Run, ok: bool) -> Run:
+        """Record ``run``; fail if the token is in its output, or if it failed and ``ok``."""
+        self.runs.append(run)
+        assert self.secret not in run.output, f"the token leaked into the output of\n{run}"
+        if ok:
+            assert run.returncode == 0, f"expected success:\n{run}"
+        return run
+
     def pulumi(self, *args: str, ok: bool = True, timeout: float = 600) -> Run:
         """Run ``pulumi ARGS`` (through the inline runner when it runs the program)."""
-        if args and args[0] in PROGRAM_COMMANDS:
-            command = [sys.executable, str(RUNNER), str(self.directory), *args]
-        else:
-            command = ["pulumi", *args]
         done = subprocess.run(
-            command,
+            self.command(*args),
             cwd=self.directory,
             env=self.env,
             capture_output=True,
@@ -113,22 +126,15 @@ class Project:
             timeout=timeout,
             check=False,
         )
-        run = Run(tuple(args), done.returncode, done.stdout, done.stderr)
-        self.runs.append(run)
-        assert self.secret not in run.output, f"the token leaked into the output of\n{run}"
-        if ok:
-            assert run.returncode == 0, f"expected success:\n{run}"
-        return run
+        return self.check_output(Run(tuple(args), done.returncode, done.stdout, done.stderr), ok)
 
     def preview(self, *args: str, ok: bool = True) -> Run:
         """``pulumi preview --diff`` (non-interactive, no colour)."""
         return self.pulumi("preview", "--diff", "--non-interactive", "--color=never", *args, ok=ok)
 
-    def up(self, *args: str, ok: bool = True) -> Run:
+    def up(self, *args: str, ok: bool = True, timeout: float = 600) -> Run:
         """``pulumi up --yes --skip-preview`` (non-interactive, no colour)."""
-        return self.pulumi(
-            "up", "--yes", "--skip-preview", "--non-interactive", "--color=never", *args, ok=ok
-        )
+        return self.pulumi(*UP, *args, ok=ok, timeout=timeout)
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs."""
