@@ -1,36 +1,78 @@
-"""What the real Pulumi engine costs: ``pulumi up`` of N roles against the sandbox with
-latency L per request, beside the same program over a do-nothing dynamic resource, in
-the same run.
+"""What the real Pulumi engine costs as the program grows: ``pulumi up`` of N roles against
+the sandbox (latency L per request), beside the same program over a do-nothing dynamic
+resource, alternating, in the same run, for each N.
 
-    python benchmarks/engine.py                 # N=200, L=50 ms, 3 runs each
-    python benchmarks/engine.py --n 50 --runs 1 # quicker
+    python benchmarks/engine.py                        # N = 200, 1000, 2000: most of an hour
+    python benchmarks/engine.py --n 50 200 --runs 3    # quicker; medians of 3
+    python benchmarks/engine.py --n 1000 --engine-env PULUMI_SKIP_CHECKPOINTS=true
+    python benchmarks/engine.py --n 1000 --parallel 32 --programs noop
+    python benchmarks/engine.py --n 500 --profile /tmp/prof  # the engine's Go profiles
+    python benchmarks/engine.py --n 1000 --programs noop sleep roles roleset
 
-Needs ``pulumi`` on PATH or Go to build it (scripts/pulumi-cli.sh). Each run is a new
-stack on a local file backend: ``pulumi up --yes --skip-preview`` timed from the start of
-the command to its exit (engine start, program, N creates, state writes). The floor is
-what the network alone costs when the dynamic-provider server runs its 4 threads:
-ceil(N/4) * L.
+Programs (``--programs``): ``noop``, a dynamic resource whose provider returns at once
+(benchmarks/providers.py); ``roles``, N ``OrganizationRole``; and two more to compare
+with: ``sleep``, a dynamic resource whose provider only waits L (the do-nothing resource
+plus the network's wait, none of our code), and ``roleset``, one ``OrganizationRoleSet``
+of N/10 organizations x 10 roles.
+
+Needs ``pulumi`` on PATH or Go to build it (scripts/pulumi-cli.sh). Each ``pulumi up`` is
+a new stack on a local file backend, run like a user would (``pulumi up --yes
+--skip-preview``) through scripts/pulumi_inline.py, which hosts the program in its own
+Python process. Three processes do the work: the *program* (that runner: the program and
+the Python SDK), the *engine* (the ``pulumi`` Go binary: steps, state, checkpoints) and
+the *provider* (``python -m pulumi.dynamic``, started by the engine through the
+``pulumi-resource-pulumi-python`` shim: our provider or the do-nothing one).
+``--engine-env``, ``--parallel`` and ``--up-arg`` change the engine's settings for every
+program of the run; ``--profile`` has the CLI write its Go CPU and memory profiles
+(``go tool pprof -top pulumi FILE.cpu``).
+
+How each figure is measured:
+
+* **wall**: from starting the command to its exit (engine start, program, N creates,
+  every checkpoint, the last state write). **per resource** is wall / N.
+* **peak memory**: a thread samples ``/proc`` every 0.1 s for the runner and all its
+  descendants (re-scanning parent links, so a process re-parented when the engine kills
+  the shim is still followed) and keeps, per process, the last ``VmHWM`` it read: the
+  kernel's own high-water mark of that process's resident set, so a sample only has to
+  see the process once after its peak; what can be missed is growth in the last 0.1 s
+  of a process's life. A process's role comes from its command line. (``wait4``
+  rusage cannot be used: Linux folds every waited-for descendant into ``ru_maxrss``.)
+* **CPU**: user + system seconds per process (``/proc/PID/stat``), from the same
+  samples; the last 0.1 s of a process may be missed.
+* **state**: bytes of ``pulumi stack export`` after the up, and per resource. The
+  serialized provider (``__provider``, a secret, so read from ``stack export
+  --show-secrets``) is measured per resource in characters.
+
+The targets of issue 18 are checked at the end: at N = 1,000 and 2,000 ours takes at most
+1.10 x the do-nothing resource's wall time (same run), our serialized provider is at most
+120 characters per resource, and every up succeeded (no ``RecursionError``, every role
+created once). The exit status is 1 if an up failed.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
 from pulumi_karmo_roles.sandbox import Faults, SandboxServer  # noqa: E402
-from tests.support.cli import Project, cli_environment, pulumi_bin  # noqa: E402
+from tests.support.cli import UP, Project, Run, cli_environment, pulumi_bin  # noqa: E402
 
 TOKEN = "bench-token"
+ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
+NOOP_TYPE = "pulumi-python:dynamic/bench:Noop"
 
 ROLES = """
 from pulumi_karmo_roles import OrganizationRole
@@ -52,9 +94,142 @@ for i in range({n}):
                         "name": f"Role {{i}}"}})
 """
 
+ROLE_SET = """
+from pulumi_karmo_roles import OrganizationRoleSet
+OrganizationRoleSet(
+    "tenants",
+    organization_ids=[f"org_{{i}}" for i in range({n} // 10)],
+    catalog={{f"org-role-{{j}}": {{"name": f"Role {{j}}"}} for j in range(10)}},
+)
+"""
 
-def timed_up(work: Path, tag: str, program: str, bin_dir: Path, sandbox: SandboxServer) -> float:
-    """Seconds for one ``pulumi up`` of ``program`` on a new stack."""
+SLEEP = NOOP.replace("NoopProvider", "SleepProvider").replace('"Noop"', '"Sleep"')
+
+PROGRAMS = {
+    "noop": ("do-nothing dynamic resource", NOOP, NOOP_TYPE),
+    "sleep": ("sleep-L dynamic resource", SLEEP, "pulumi-python:dynamic/bench:Sleep"),
+    "roles": ("OrganizationRole", ROLES, ROLE_TYPE),
+    "roleset": ("OrganizationRoleSet, N/10 organizations x 10", ROLE_SET, ROLE_TYPE),
+}
+TARGET_RATIO = 1.10
+TARGET_RATIO_AT = (1000, 2000)
+TARGET_PROVIDER_CHARS = 120
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, "rb") as file:
+            return file.read().decode(errors="replace")
+    except OSError:  # the process is gone
+        return None
+
+
+@dataclass
+class _Seen:
+    role: str | None = None
+    peak_kb: int = 0
+    cpu_s: float = 0.0
+
+
+@dataclass
+class Watch:
+    """Samples the processes of one ``pulumi up`` (see the module docstring)."""
+
+    root: int
+    interval: float = 0.1
+    seen: dict[int, _Seen] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="watch", daemon=True)
+
+    def __enter__(self) -> Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.sample()
+            self._stop.wait(self.interval)
+
+    def _role(self, pid: int) -> str | None:
+        if pid == self.root:
+            return "program"
+        args = (_read(f"/proc/{pid}/cmdline") or "").split("\0")
+        if "pulumi.dynamic" in args:
+            return "provider"
+        if Path(args[0]).name == "pulumi":
+            return "engine"
+        return None  # the shim's shell, or a process between fork and exec
+
+    def sample(self) -> None:
+        """Read every process of the tree once."""
+        parents: dict[int, int] = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                stat = _read(f"/proc/{entry.name}/stat")
+                if stat is not None:
+                    parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        tree = {self.root} | set(self.seen)
+        grew = True
+        while grew:
+            children = {pid for pid, parent in parents.items() if parent in tree} - tree
+            tree |= children
+            grew = bool(children)
+        for pid in tree:
+            status = _read(f"/proc/{pid}/status")
+            stat = _read(f"/proc/{pid}/stat")
+            if status is None or stat is None:
+                continue
+            seen = self.seen.setdefault(pid, _Seen())
+            if seen.role is None:
+                seen.role = self._role(pid)
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    seen.peak_kb = max(seen.peak_kb, int(line.split()[1]))
+            fields = stat.rsplit(")", 1)[1].split()
+            seen.cpu_s = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def peak_mib(self, role: str) -> float:
+        """The largest peak resident set of the processes in ``role``, in MiB."""
+        return max((s.peak_kb for s in self.seen.values() if s.role == role), default=0) / 1024
+
+    def cpu(self, role: str) -> float:
+        """CPU seconds of the processes in ``role``."""
+        return sum(s.cpu_s for s in self.seen.values() if s.role == role)
+
+
+@dataclass
+class Result:
+    """One ``pulumi up`` and what it cost."""
+
+    kind: str
+    n: int
+    ok: bool
+    wall: float
+    peak: dict[str, float]
+    cpu: dict[str, float]
+    state_bytes: int = 0
+    provider_chars: int = 0
+    failure: str = ""
+
+
+def timed_up(
+    work: Path,
+    tag: str,
+    kind: str,
+    n: int,
+    bin_dir: Path,
+    sandbox: SandboxServer,
+    args: argparse.Namespace,
+) -> Result:
+    """One ``pulumi up`` of ``kind`` with ``n`` resources on a new stack, measured."""
+    _, source, type_ = PROGRAMS[kind]
     state = work / f"state-{tag}"
     state.mkdir()
     env = cli_environment(bin_dir, state, work / "home")
@@ -62,60 +237,277 @@ def timed_up(work: Path, tag: str, program: str, bin_dir: Path, sandbox: Sandbox
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT / "benchmarks"), env.get("PYTHONPATH")])
     )
+    env.update(args.engine_env)
     project = Project(work / f"project-{tag}", env, secret=TOKEN)
-    project.write_program(program)
+    project.write_program(source.format(n=n))
     project.pulumi("stack", "init", "dev", "--non-interactive")
     project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)
     project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
-    sandbox.reset_requests()
+    project.pulumi("config", "set", "bench:latencyMs", f"{args.latency_ms:g}")
+    extra = [*UP]
+    if args.parallel is not None:
+        extra += ["--parallel", str(args.parallel)]
+    extra += args.up_arg
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        extra += ["--profiling", str(args.profile.resolve() / tag)]
+    sandbox.reset()
+    sandbox.set_faults(latency_ms=args.latency_ms)
     started = time.perf_counter()
-    project.up()
-    return time.perf_counter() - started
+    process = subprocess.Popen(
+        project.command(*extra),
+        cwd=project.directory,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    with Watch(process.pid) as watch:
+        stdout, stderr = process.communicate()
+        wall = time.perf_counter() - started
+    run = project.check_output(Run(tuple(extra), process.returncode, stdout, stderr), ok=False)
+    roles = ("program", "engine", "provider")
+    result = Result(
+        kind,
+        n,
+        run.returncode == 0,
+        wall,
+        {role: watch.peak_mib(role) for role in roles},
+        {role: watch.cpu(role) for role in roles},
+    )
+    created = sandbox.stats().get("created", 0)
+    if not result.ok or (type_ == ROLE_TYPE and created != n):
+        result.ok = False
+        lines = [line.strip() for line in run.output.splitlines() if line.strip()]
+        errors = [line for line in lines if "Error" in line or "error:" in line]
+        recursion = [line for line in errors if "RecursionError" in line]
+        detail = (recursion or errors or lines or ["no output"])[-1][:300]
+        result.failure = f"exit {run.returncode}, {created} created: {detail}"
+        return result
+    result.state_bytes = len(project.pulumi("stack", "export").stdout.encode())
+    # The plaintext of the secret ``__provider``; the export holds the token too, so it is
+    # read here and never printed (``Project.pulumi`` would refuse it).
+    shown = subprocess.run(
+        project.command("stack", "export", "--show-secrets"),
+        cwd=project.directory,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    plain = json.loads(shown.stdout)
+    result.provider_chars = max(
+        len(_plaintext(r["inputs"]["__provider"]))
+        for r in plain["deployment"]["resources"]
+        if r["type"] == type_
+    )
+    return result
 
 
-def main() -> None:
-    """Run the comparison and print the table (Markdown)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=200, help="resources per up (200)")
+def _plaintext(value: Any) -> str:
+    # A secret in an export shown with --show-secrets: {SIG: ..., "plaintext": JSON}.
+    if isinstance(value, dict):
+        return str(json.loads(value["plaintext"]))
+    return str(value)
+
+
+def _median(results: list[Result], attribute: str, key: str | None = None) -> float:
+    values: list[float] = []
+    for result in results:
+        value: Any = getattr(result, attribute)
+        values.append(value[key] if key is not None else value)
+    return statistics.median(values)
+
+
+def _done(results: list[Result], kind: str, n: int) -> list[Result]:
+    return [r for r in results if r.kind == kind and r.n == n and r.ok]
+
+
+def _cost_table(results: list[Result], args: argparse.Namespace) -> dict[tuple[str, int], float]:
+    """Print wall, memory and state per N and program; return the median walls."""
+    print(
+        "| N | program | `pulumi up` wall | per resource | / do-nothing "
+        "| peak RSS program | peak RSS provider | peak RSS engine | state | state per resource |"
+    )
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    walls: dict[tuple[str, int], float] = {}
+    for n in args.n:
+        for kind in args.programs:
+            done, label = _done(results, kind, n), PROGRAMS[kind][0]
+            if not done:
+                print(f"| {n} | {label} | failed | | | | | | | |")
+                continue
+            wall = walls[kind, n] = _median(done, "wall")
+            share = f"{wall / walls['noop', n]:.2f}" if ("noop", n) in walls else ""
+            state = _median(done, "state_bytes")
+            print(
+                f"| {n} | {label} | {wall:.2f} s | {wall / n * 1000:.1f} ms | {share} "
+                f"| {_median(done, 'peak', 'program'):.0f} MiB "
+                f"| {_median(done, 'peak', 'provider'):.0f} MiB "
+                f"| {_median(done, 'peak', 'engine'):.0f} MiB "
+                f"| {state / 1e6:.2f} MB | {state / n:,.0f} B |"
+            )
+    return walls
+
+
+def _cpu_table(results: list[Result], args: argparse.Namespace) -> None:
+    print("| N | program | CPU engine | CPU program | CPU provider | serialized provider |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: |")
+    for n in args.n:
+        for kind in args.programs:
+            done = _done(results, kind, n)
+            if done:
+                print(
+                    f"| {n} | {PROGRAMS[kind][0]} "
+                    f"| {_median(done, 'cpu', 'engine'):.1f} s "
+                    f"| {_median(done, 'cpu', 'program'):.1f} s "
+                    f"| {_median(done, 'cpu', 'provider'):.1f} s "
+                    f"| {max(r.provider_chars for r in done)} chars |"
+                )
+
+
+def _growth(walls: dict[tuple[str, int], float], args: argparse.Namespace) -> None:
+    for kind in args.programs:
+        sizes = [n for n in args.n if (kind, n) in walls]
+        if len(sizes) > 1:
+            first, last = sizes[0], sizes[-1]
+            growth = (walls[kind, last] / last) / (walls[kind, first] / first)
+            print(
+                f"per-resource time of {PROGRAMS[kind][0]}, N={first} to N={last} "
+                f"(x{last / first:g} resources): x{growth:.2f}"
+            )
+    extra = [
+        f"N={n}: {(walls['roles', n] - walls['noop', n]) / n * 1000:+.2f} ms"
+        for n in args.n
+        if ("roles", n) in walls and ("noop", n) in walls
+    ]
+    if extra:
+        print("ours minus do-nothing, per resource: " + ", ".join(extra))
+
+
+def _targets(
+    results: list[Result], walls: dict[tuple[str, int], float], args: argparse.Namespace
+) -> None:
+    print("Targets (issue 18):")
+    if "roles" in args.programs and "noop" in args.programs:
+        for n in TARGET_RATIO_AT:
+            target = f"- ours <= {TARGET_RATIO:.2f} x do-nothing at N={n}:"
+            if n not in args.n:
+                print(f"{target} not run")
+            elif ("roles", n) in walls and ("noop", n) in walls:
+                ratio = walls["roles", n] / walls["noop", n]
+                print(f"{target} {ratio:.2f}, {'met' if ratio <= TARGET_RATIO else 'MISSED'}")
+            else:
+                print(f"{target} FAILED (an up failed)")
+    chars = [r.provider_chars for r in results if PROGRAMS[r.kind][2] == ROLE_TYPE and r.ok]
+    if chars:
+        verdict = "met" if max(chars) <= TARGET_PROVIDER_CHARS else "MISSED"
+        print(
+            f"- serialized provider <= {TARGET_PROVIDER_CHARS} characters per resource: "
+            f"{max(chars)}, {verdict}"
+        )
+    failed = [r for r in results if not r.ok]
+    if failed:
+        print(f"- every up succeeded, no RecursionError: FAILED ({len(failed)} failed)")
+        for result in failed:
+            print(f"  - {PROGRAMS[result.kind][0]}, N={result.n}: {result.failure}")
+    else:
+        print(f"- every up succeeded, no RecursionError: met ({len(results)} ups)")
+
+
+def report(results: list[Result], args: argparse.Namespace, header: str) -> bool:
+    """Print the tables and the targets (Markdown); True if every up succeeded."""
+    print(header)
+    print()
+    walls = _cost_table(results, args)
+    print()
+    _cpu_table(results, args)
+    print()
+    _growth(walls, args)
+    print()
+    _targets(results, walls, args)
+    return all(r.ok for r in results)
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def main() -> int:
+    """Run the comparison and print the tables (Markdown)."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument(
+        "--n", type=int, nargs="+", default=[200, 1000, 2000], help="sizes (200 1000 2000)"
+    )
     parser.add_argument("--latency-ms", type=float, default=50.0, help="sandbox latency L (50)")
-    parser.add_argument("--runs", type=int, default=3, help="runs of each program (3)")
+    parser.add_argument("--runs", type=int, default=1, help="runs per program and N (1)")
+    parser.add_argument(
+        "--programs", nargs="+", choices=sorted(PROGRAMS), default=["noop", "roles"]
+    )
+    parser.add_argument("--parallel", type=int, help="pulumi up --parallel (default: the CLI's)")
+    parser.add_argument(
+        "--engine-env",
+        type=_setting,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an environment setting of the CLI, e.g. PULUMI_SKIP_CHECKPOINTS=true",
+    )
+    parser.add_argument(
+        "--up-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="another argument of pulumi up, e.g. --up-arg=--disable-integrity-checking",
+    )
+    parser.add_argument(
+        "--profile", type=Path, help="write the engine's Go CPU/memory profiles here"
+    )
     args = parser.parse_args()
+    args.engine_env = dict(args.engine_env)
+    args.programs = [kind for kind in PROGRAMS if kind in args.programs]
 
     bin_dir = pulumi_bin()
     version = subprocess.run(
         [str(bin_dir / "pulumi"), "version"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    walls: dict[str, list[float]] = {"roles": [], "noop": []}
+    settings = [f"{k}={v}" for k, v in args.engine_env.items()]
+    if args.parallel is not None:
+        settings.append(f"--parallel {args.parallel}")
+    settings += args.up_arg
+    header = (
+        f"pulumi {version}, N={', '.join(map(str, args.n))}, L={args.latency_ms:g} ms, "
+        f"median of {args.runs} run{'s' if args.runs > 1 else ''}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} at start, engine settings: "
+        f"{', '.join(settings) or 'defaults'}"
+    )
+    results: list[Result] = []
     with (
         tempfile.TemporaryDirectory(prefix="karmo-engine-bench-") as tmp,
         SandboxServer(TOKEN, faults=Faults(latency_ms=args.latency_ms)) as sandbox,
     ):
         work = Path(tmp)
         (work / "home").mkdir()
-        for run in range(args.runs):  # alternate, so drift hits both alike
-            for kind, source in (("noop", NOOP), ("roles", ROLES)):
-                sandbox.reset()
-                sandbox.set_faults(latency_ms=args.latency_ms)
-                wall = timed_up(work, f"{kind}{run}", source.format(n=args.n), bin_dir, sandbox)
-                if kind == "roles":
-                    assert sandbox.stats().get("created") == args.n, sandbox.stats()
-                walls[kind].append(wall)
-                print(f"run {run + 1}/{args.runs} {kind:5} {wall:6.2f} s", file=sys.stderr)
-
-    floor = math.ceil(args.n / 4) * args.latency_ms / 1000
-    noop = statistics.median(walls["noop"])
-    roles = statistics.median(walls["roles"])
-    print(
-        f"pulumi {version}, N={args.n}, L={args.latency_ms:g} ms, median of {args.runs} runs,"
-        f" {os.cpu_count()} cores"
-    )
-    print()
-    print("| program | `pulumi up` wall | ratio to do-nothing | ratio to floor |")
-    print("| --- | ---: | ---: | ---: |")
-    print(f"| do-nothing dynamic resource | {noop:.2f} s | 1.00 | {noop / floor:.2f} |")
-    print(f"| OrganizationRole | {roles:.2f} s | {roles / noop:.2f} | {roles / floor:.2f} |")
-    print(f"| floor ceil(N/4)*L | {floor:.2f} s | | 1.00 |")
+        for run in range(args.runs):
+            for n in args.n:
+                for kind in args.programs:  # alternate, so drift hits both alike
+                    tag = f"{kind}-{n}-{run}"
+                    result = timed_up(work, tag, kind, n, bin_dir, sandbox, args)
+                    results.append(result)
+                    print(
+                        f"run {run + 1}/{args.runs} N={n} {kind:5} {result.wall:7.2f} s"
+                        f" program {result.peak['program']:.0f} MiB"
+                        f" provider {result.peak['provider']:.0f} MiB"
+                        f" engine {result.peak['engine']:.0f} MiB"
+                        f"{'' if result.ok else ' FAILED ' + result.failure}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+    return 0 if report(results, args, header) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

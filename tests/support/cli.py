@@ -25,6 +25,8 @@ RUNNER = ROOT / "scripts" / "pulumi_inline.py"
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 PASSPHRASE = "cli-test-passphrase"
 PROGRAM_COMMANDS = ("preview", "up", "refresh", "destroy")
+UP = ("up", "--yes", "--skip-preview", "--non-interactive", "--color=never")
+"""``pulumi up`` as the tests and benchmarks run it: no prompt, no preview, no colour."""
 
 
 def pulumi_bin() -> Path:
@@ -105,22 +107,16 @@ class Project:
         """Replace ``__main__.py`` with ``source`` (dedented)."""
         (self.directory / "__main__.py").write_text(textwrap.dedent(source).lstrip())
 
-    def pulumi(self, *args: str, ok: bool = True, timeout: float = 600) -> Run:
-        """Run ``pulumi ARGS`` (through the inline runner when it runs the program)."""
+    def command(self, *args: str) -> list[str]:
+        """The command line of ``pulumi ARGS``: through the inline runner when it runs the
+        program, plain ``pulumi`` otherwise (run it in :attr:`directory` with :attr:`env`)."""
         if args and args[0] in PROGRAM_COMMANDS:
-            command = [sys.executable, str(RUNNER), str(self.directory), *args]
-        else:
-            command = ["pulumi", *args]
-        done = subprocess.run(
-            command,
-            cwd=self.directory,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-        run = Run(tuple(args), done.returncode, done.stdout, done.stderr)
+            return [sys.executable, str(RUNNER), str(self.directory), *args]
+        return ["pulumi", *args]
+
+    def check_output(self, run: Run, ok: bool) -> Run:
+        """Record ``run``; fail if a credential is in its output, or if it failed and
+        ``ok``."""
         self.runs.append(run)
         for secret in self.secrets:
             assert secret not in run.output, f"a credential leaked into the output of\n{run}"
@@ -128,15 +124,26 @@ class Project:
             assert run.returncode == 0, f"expected success:\n{run}"
         return run
 
+    def pulumi(self, *args: str, ok: bool = True, timeout: float = 600) -> Run:
+        """Run ``pulumi ARGS`` (through the inline runner when it runs the program)."""
+        done = subprocess.run(
+            self.command(*args),
+            cwd=self.directory,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return self.check_output(Run(tuple(args), done.returncode, done.stdout, done.stderr), ok)
+
     def preview(self, *args: str, ok: bool = True) -> Run:
         """``pulumi preview --diff`` (non-interactive, no colour)."""
         return self.pulumi("preview", "--diff", "--non-interactive", "--color=never", *args, ok=ok)
 
-    def up(self, *args: str, ok: bool = True) -> Run:
+    def up(self, *args: str, ok: bool = True, timeout: float = 600) -> Run:
         """``pulumi up --yes --skip-preview`` (non-interactive, no colour)."""
-        return self.pulumi(
-            "up", "--yes", "--skip-preview", "--non-interactive", "--color=never", *args, ok=ok
-        )
+        return self.pulumi(*UP, *args, ok=ok, timeout=timeout)
 
     def outputs(self) -> dict[str, Any]:
         """The stack outputs."""
