@@ -71,13 +71,15 @@ from pulumi_karmo_roles.sandbox import Faults, SandboxServer  # noqa: E402
 from tests.support.cli import UP, Project, Run, cli_environment, pulumi_bin  # noqa: E402
 
 TOKEN = "bench-token"
+ORGANIZATIONS = 10
+"""How many organizations the roles of ``roles`` and ``noop`` are spread over."""
 ROLE_TYPE = "pulumi-python:dynamic/karmo:OrganizationRole"
 NOOP_TYPE = "pulumi-python:dynamic/bench:Noop"
 
 ROLES = """
 from pulumi_karmo_roles import OrganizationRole
 for i in range({n}):
-    OrganizationRole(f"role-{{i}}", organization_id=f"org_{{i % 10}}", slug=f"org-role-{{i}}",
+    OrganizationRole(f"role-{{i}}", organization_id=f"org_{{i % {orgs}}}", slug=f"org-role-{{i}}",
                      name=f"Role {{i}}")
 """
 
@@ -90,7 +92,7 @@ class Noop(pulumi.dynamic.Resource, module="bench", name="Noop"):
         super().__init__(NoopProvider(), name, {{**props, "role_id": None}})
 
 for i in range({n}):
-    Noop(f"role-{{i}}", {{"organization_id": f"org_{{i % 10}}", "slug": f"org-role-{{i}}",
+    Noop(f"role-{{i}}", {{"organization_id": f"org_{{i % {orgs}}}", "slug": f"org-role-{{i}}",
                         "name": f"Role {{i}}"}})
 """
 
@@ -239,7 +241,7 @@ def timed_up(
     )
     env.update(args.engine_env)
     project = Project(work / f"project-{tag}", env, secret=TOKEN)
-    project.write_program(source.format(n=n))
+    project.write_program(source.format(n=n, orgs=ORGANIZATIONS))
     project.pulumi("stack", "init", "dev", "--non-interactive")
     project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)
     project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)

@@ -25,31 +25,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
+from engine import NOOP, ROLES  # noqa: E402
+
 from pulumi_karmo_roles.sandbox import SandboxServer  # noqa: E402
 from tests.support.cli import Project, cli_environment, pulumi_bin  # noqa: E402
 
 TOKEN = "bench-token"
 WORKOS_KEY = "sk_test_bench_key"
-
-ROLES = """
-from pulumi_karmo_roles import OrganizationRole
-for i in range({n}):
-    OrganizationRole(f"role-{{i}}", organization_id=f"org_{{i % {orgs}}}",
-                     slug=f"org-role-{{i}}", name=f"Role {{i}}")
-"""
-
-NOOP = """
-import pulumi.dynamic
-from providers import NoopProvider
-
-class Noop(pulumi.dynamic.Resource, module="bench", name="Noop"):
-    def __init__(self, name: str, props: dict) -> None:
-        super().__init__(NoopProvider(), name, {{**props, "role_id": None}})
-
-for i in range({n}):
-    Noop(f"role-{{i}}", {{"organization_id": f"org_{{i % {orgs}}}", "slug": f"org-role-{{i}}",
-                        "name": f"Role {{i}}"}})
-"""
 
 
 def stack(work: Path, tag: str, program: str, bin_dir: Path, sandbox: SandboxServer) -> Project:
