@@ -43,7 +43,7 @@ How each figure is measured:
   serialized provider (``__provider``, a secret, so read from ``stack export
   --show-secrets``) is measured per resource in characters.
 
-The targets of issue 18 are checked at the end: at N = 1,000 and 2,000 ours takes at most
+The targets (docs/performance.md) are checked at the end: at N = 1,000 and 2,000 ours takes at most
 1.10 x the do-nothing resource's wall time (same run), our serialized provider is at most
 120 characters per resource, and every up succeeded (no ``RecursionError``, every role
 created once). The exit status is 1 if an up failed.
@@ -390,7 +390,7 @@ def _growth(walls: dict[tuple[str, int], float], args: argparse.Namespace) -> No
 def _targets(
     results: list[Result], walls: dict[tuple[str, int], float], args: argparse.Namespace
 ) -> None:
-    print("Targets (issue 18):")
+    print("Targets:")
     if "roles" in args.programs and "noop" in args.programs:
         for n in TARGET_RATIO_AT:
             target = f"- ours <= {TARGET_RATIO:.2f} x do-nothing at N={n}:"
