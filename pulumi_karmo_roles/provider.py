@@ -130,7 +130,8 @@ class OrganizationRoleProvider(ResourceProvider):
     Construct it with no arguments; it reads its settings in the provider process from
     the stack config (``karmo:apiUrl``, ``karmo:token``, ``karmo:timeout``,
     ``karmo:maxRetries``, ``karmo:retryDeadline``, ``karmo:auth``, ``karmo:awsRegion``,
-    ``karmo:accessProvider``) or the environment (see the README's configuration table).
+    ``karmo:accessProvider``, ``karmo:workosApiKey``, ``karmo:workosApiUrl``) or the
+    environment (see the README's configuration table).
     """
 
     serialize_as_secret_always = True

@@ -26,6 +26,7 @@ from pulumi_karmo_roles._stack import PlainTextCredentialError
 from pulumi_karmo_roles.errors import KarmoError, UsageError
 from tests.support.mocks import CheckingMocks, program_test, runtime
 from tests.support.secrets import TOKEN
+from tests.support.secrets import WORKOS_KEY as KEY
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE = EXAMPLES / "basic" / "__main__.py"
@@ -229,16 +230,18 @@ def test_resource_type_token() -> None:
     assert OrganizationRole._resource_type_name == "dynamic/karmo:OrganizationRole"
 
 
-def test_a_token_in_plain_text_stack_config_fails_the_program() -> None:
+@pytest.mark.parametrize(("key", "value"), [("karmo:token", TOKEN), ("karmo:workosApiKey", KEY)])
+def test_a_credential_in_plain_text_stack_config_fails_the_program(key: str, value: str) -> None:
     with runtime():
-        pulumi.runtime.set_all_config({"karmo:token": TOKEN})  # set without --secret
+        pulumi.runtime.set_all_config({key: value})  # set without --secret
         with pytest.raises(PlainTextCredentialError) as caught:
             OrganizationRole("r", organization_id="org_1", slug="org-r", name="R")
         assert str(caught.value) == (
-            "karmo:token is stored in plain text in the stack config, so it would be written "
+            f"{key} is stored in plain text in the stack config, so it would be written "
             "to the state unencrypted: set it again as a secret with `pulumi config set "
-            "--secret karmo:token <value>`."
+            f"--secret {key} <value>`."
         )
+        assert value not in str(caught.value)
         # A KarmoError, and a RunError: the CLI shows its one line, not a traceback.
         assert isinstance(caught.value, KarmoError)
         assert isinstance(caught.value, pulumi.RunError)
