@@ -148,8 +148,7 @@ def test_an_answer_in_an_unknown_coding_is_classified_by_its_status() -> None:
 
 def test_a_compression_bomb_through_the_engine() -> None:
     with bombing(502) as server:
-        process = ProviderProcess()
-        try:
+        with ProviderProcess() as process:
             process.configure(
                 {"karmo:apiUrl": server.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"}
             )
@@ -159,8 +158,6 @@ def test_a_compression_bomb_through_the_engine() -> None:
                 "pulumi_karmo_roles.errors.InternalServerError: Karmo failed PUT"
             )
             assert _peak_rss_kib(process.pid) < 200 * 1024  # far from 64 MiB x layers
-        finally:
-            process.close()
 
 
 def _peak_rss_kib(pid: int) -> int:
@@ -242,8 +239,7 @@ def test_headers_trickled_just_under_the_read_timeout_end_at_the_attempt_timeout
 
 def test_interim_answers_through_the_engine() -> None:
     with WireServer(interim_forever(0.1)) as server:
-        process = ProviderProcess()
-        try:
+        with ProviderProcess() as process:
             process.configure(
                 {
                     "karmo:apiUrl": server.url,
@@ -256,8 +252,6 @@ def test_interim_answers_through_the_engine() -> None:
             assert isinstance(raised, EngineError)
             assert "APITimeoutError" in raised.message
             assert "1 s retry deadline" in raised.message
-        finally:
-            process.close()
 
 
 def test_a_connection_that_reads_nothing_is_bounded() -> None:
@@ -319,8 +313,7 @@ def test_any_retry_after_is_clamped_or_ignored(retry_after: str) -> None:
 def test_a_retry_after_far_in_the_future_through_the_engine() -> None:
     reply = Reply(429, {"Retry-After": "Mon, 01 Jan 99999999999999999999 00:00:00 GMT"}, b"{}")
     with HostileServer(lambda seen: reply) as server:
-        process = ProviderProcess()
-        try:
+        with ProviderProcess() as process:
             process.configure(
                 {"karmo:apiUrl": server.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"}
             )
@@ -328,8 +321,6 @@ def test_a_retry_after_far_in_the_future_through_the_engine() -> None:
                 process.create(VALID)
             assert "Traceback" not in caught.value.details
             assert caught.value.message.startswith("pulumi_karmo_roles.errors.RateLimitError")
-        finally:
-            process.close()
 
 
 @pytest.mark.parametrize("status", [500, 422, 201])

@@ -448,8 +448,7 @@ def test_the_deadline_cuts_an_attempt_and_is_blamed() -> None:
 
 def test_a_slow_drip_through_the_engine() -> None:
     with dripping(0.2) as server:
-        process = ProviderProcess()
-        try:
+        with ProviderProcess() as process:
             process.configure(
                 {
                     "karmo:apiUrl": server.url,
@@ -462,8 +461,6 @@ def test_a_slow_drip_through_the_engine() -> None:
                 process.create(VALID)
             assert "APITimeoutError" in caught.value.message
             assert "0.5 s retry deadline" in caught.value.message
-        finally:
-            process.close()
 
 
 @pytest.mark.parametrize(
@@ -484,16 +481,13 @@ def test_a_malformed_role_id_fails_the_create(sandbox: SandboxServer, role_id: s
 
 def test_a_malformed_role_id_on_adoption_through_the_engine(sandbox: SandboxServer) -> None:
     sandbox.script({"status": 200, "body": {"id": "role\n\x1b[2J"}})
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN})
         with pytest.raises(EngineError) as caught:
             process.create(VALID)
         assert "InvalidResponseError" in caught.value.message
         assert "\x1b" not in caught.value.details
         assert "\x1b" not in process.stderr()
-    finally:
-        process.close()
 
 
 def test_a_role_id_of_255_printable_characters_is_kept(sandbox: SandboxServer) -> None:
@@ -523,8 +517,7 @@ def test_a_redirect_names_its_location_and_is_not_followed(status: int) -> None:
 def test_a_redirect_through_the_engine() -> None:
     location = "https://karmo.example/auth-api/organizations/org_1/roles/org-a"
     with HostileServer(lambda seen: Reply(308, {"Location": location}, b"")) as server:
-        process = ProviderProcess()
-        try:
+        with ProviderProcess() as process:
             process.configure({"karmo:apiUrl": server.url, "karmo:token": TOKEN})
             with pytest.raises(EngineError) as caught:
                 process.create(VALID)
@@ -534,5 +527,3 @@ def test_a_redirect_through_the_engine() -> None:
             assert f"to {location}" in caught.value.message
             assert "set `karmo:apiUrl`" in caught.value.message
             assert TOKEN not in caught.value.details
-        finally:
-            process.close()

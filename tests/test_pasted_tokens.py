@@ -57,8 +57,7 @@ def test_bad_token_from_the_environment_names_the_variable(
 
 
 def test_bad_token_through_the_engine(sandbox: SandboxServer) -> None:
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN + "\x00x"})
         with pytest.raises(EngineError) as caught:
             process.check(VALID)
@@ -66,15 +65,10 @@ def test_bad_token_through_the_engine(sandbox: SandboxServer) -> None:
         assert TOKEN not in caught.value.details
         assert TOKEN not in process.stderr()
         assert sandbox.stats().get("requests", 0) == 0
-    finally:
-        process.close()
 
 
 def test_a_pasted_token_through_the_engine(sandbox: SandboxServer) -> None:
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN + "\n"})
         assert process.create(VALID)[0] == "org_1/org-a"
         assert TOKEN not in process.stderr()
-    finally:
-        process.close()

@@ -130,8 +130,7 @@ def test_each_retry_is_announced(
 
 
 def test_retries_show_on_the_provider_stderr_while_they_happen(sandbox: SandboxServer) -> None:
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN})
         sandbox.script({"status": 429, "retry_after": "2"})
         done = threading.Event()
@@ -152,5 +151,3 @@ def test_retries_show_on_the_provider_stderr_while_they_happen(sandbox: SandboxS
         thread.join(timeout=30)
         assert seen_during, process.stderr()
         assert done.is_set()
-    finally:
-        process.close()

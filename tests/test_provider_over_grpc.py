@@ -117,17 +117,13 @@ def test_check_applies_the_configured_access_providers_rules(
 
 
 def test_the_access_provider_variable_reaches_the_provider_process() -> None:
-    process = ProviderProcess(env={"KARMO_ACCESS_PROVIDER": "generic"})
-    try:
+    with ProviderProcess(env={"KARMO_ACCESS_PROVIDER": "generic"}) as process:
         process.configure({"other:key": "ignored"})
         assert process.check({**VALID, "name": "N" * 49})[1] == []
-    finally:
-        process.close()
 
 
 def test_a_malformed_access_provider_fails_the_preview_in_one_line() -> None:
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         # The process configures the provider on its first operation: the check.
         process.configure({"karmo:accessProvider": "okta"})
         with pytest.raises(EngineError) as caught:
@@ -137,8 +133,6 @@ def test_a_malformed_access_provider_fails_the_preview_in_one_line() -> None:
             "of workos, generic, got 'okta' (workos for Karmo's WorkOS mode, generic for any "
             "other access provider)."
         )
-    finally:
-        process.close()
 
 
 # diff -------------------------------------------------------------------------------
@@ -258,8 +252,7 @@ def test_each_error_status_reaches_the_user(
 
 
 def test_retries_through_the_engine(sandbox: SandboxServer) -> None:
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN})
         sandbox.script(
             {"status": 429, "retry_after": "0"},
@@ -269,13 +262,10 @@ def test_retries_through_the_engine(sandbox: SandboxServer) -> None:
         _, outs = process.create(VALID)
         assert outs["role_id"].startswith("role_01")
         assert sandbox.stats()["requests"] == 4
-    finally:
-        process.close()
 
 
 def test_max_retries_from_stack_config(sandbox: SandboxServer) -> None:
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         process.configure(
             {"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN, "karmo:maxRetries": "1"}
         )
@@ -283,13 +273,10 @@ def test_max_retries_from_stack_config(sandbox: SandboxServer) -> None:
         with pytest.raises(EngineError, match="after 2 attempts"):
             process.create(VALID)
         assert sandbox.stats()["requests"] == 2
-    finally:
-        process.close()
 
 
 def test_missing_config_fails_before_any_request(sandbox: SandboxServer) -> None:
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         process.configure({"karmo:apiUrl": sandbox.url})
         with pytest.raises(EngineError) as caught:
             process.create(VALID)
@@ -297,18 +284,13 @@ def test_missing_config_fails_before_any_request(sandbox: SandboxServer) -> None
         assert "pulumi config set --secret karmo:token" in caught.value.message
         assert "KARMO_TOKEN" in caught.value.message
         assert sandbox.stats().get("requests", 0) == 0
-    finally:
-        process.close()
 
 
 def test_environment_fallback_in_the_provider_process(sandbox: SandboxServer) -> None:
-    process = ProviderProcess(env={"KARMO_API_URL": sandbox.url, "KARMO_TOKEN": TOKEN})
-    try:
+    with ProviderProcess(env={"KARMO_API_URL": sandbox.url, "KARMO_TOKEN": TOKEN}) as process:
         process.configure({"other:key": "ignored"})
         id_, _ = process.create(VALID)
         assert id_ == "org_123/org-admin"
-    finally:
-        process.close()
 
 
 @pytest.fixture

@@ -44,12 +44,9 @@ def test_no_proxy_is_honoured(sandbox: SandboxServer, monkeypatch: pytest.Monkey
 
 def test_http_proxy_through_the_engine(sandbox: SandboxServer) -> None:
     with Proxy() as proxy:
-        process = ProviderProcess(env={"HTTP_PROXY": proxy.url})
-        try:
+        with ProviderProcess(env={"HTTP_PROXY": proxy.url}) as process:
             process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN})
             process.create(VALID)
-        finally:
-            process.close()
     assert proxy.seen == [f"PUT {sandbox.url}/organizations/org_1/roles/org-a"]
 
 

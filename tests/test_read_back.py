@@ -321,8 +321,7 @@ def test_get_returns_the_real_role(sandbox: SandboxServer) -> None:
 
 
 def test_read_back_through_the_engine(sandbox: SandboxServer) -> None:
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         process.configure(
             {
                 "karmo:apiUrl": sandbox.url,
@@ -353,8 +352,6 @@ def test_read_back_through_the_engine(sandbox: SandboxServer) -> None:
             other.close()
         assert not leaked
         assert WORKOS_KEY not in process.stderr()
-    finally:
-        process.close()
 
 
 def test_the_key_is_never_in_the_serialized_provider_or_outputs(sandbox: SandboxServer) -> None:

@@ -74,8 +74,7 @@ def test_a_token_echoed_encoded_is_never_quoted(where: str) -> None:
 @pytest.mark.parametrize("where", ["json", "location"])
 def test_a_token_echoed_encoded_through_the_engine(where: str) -> None:
     with slashed_server(where) as server:
-        process = ProviderProcess()
-        try:
+        with ProviderProcess() as process:
             process.configure(
                 {"karmo:apiUrl": server.url, "karmo:token": SLASHED, "karmo:maxRetries": "0"}
             )
@@ -84,8 +83,6 @@ def test_a_token_echoed_encoded_through_the_engine(where: str) -> None:
             for encode in ENCODINGS.values():
                 assert encode(SLASHED) not in caught.value.details
                 assert encode(SLASHED) not in process.stderr()
-        finally:
-            process.close()
 
 
 def test_proxy_credentials_are_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -204,8 +201,7 @@ def test_echoed_token_is_redacted(where: str, no_token_in_logs: None) -> None:
 @pytest.mark.parametrize("where", ["message", "html"])
 def test_echoed_token_is_redacted_through_the_engine(where: str) -> None:
     with answering(where) as server:
-        process = ProviderProcess()
-        try:
+        with ProviderProcess() as process:
             process.configure(
                 {"karmo:apiUrl": server.url, "karmo:token": TOKEN, "karmo:maxRetries": "0"}
             )
@@ -214,8 +210,6 @@ def test_echoed_token_is_redacted_through_the_engine(where: str) -> None:
             assert "***" in caught.value.message
             assert TOKEN not in caught.value.details
             assert TOKEN not in process.stderr()
-        finally:
-            process.close()
 
 
 def test_echoed_minted_token_is_redacted(caplog: pytest.LogCaptureFixture) -> None:

@@ -210,8 +210,7 @@ def test_tokens_and_credentials_never_leak(
 
 
 def test_service_tokens_through_the_engine(tmp_path: Path, minting: SandboxServer) -> None:
-    process = ProviderProcess(env=aws_env(tmp_path))
-    try:
+    with ProviderProcess(env=aws_env(tmp_path)) as process:
         process.configure({"karmo:apiUrl": minting.url, "karmo:auth": "aws-sigv4"})
         for i in range(3):
             process.create({**ROLE, "slug": f"org-e{i}"})
@@ -224,8 +223,6 @@ def test_service_tokens_through_the_engine(tmp_path: Path, minting: SandboxServe
         for secret in [*minting.minted_tokens(), AWS_SECRET]:
             assert secret not in caught.value.details
             assert secret not in process.stderr()
-    finally:
-        process.close()
 
 
 AWS_STYLE = (

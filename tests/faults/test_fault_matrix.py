@@ -92,8 +92,7 @@ def test_server_down(fake_time: FakeTime) -> None:
 
 def test_server_down_through_the_engine() -> None:
     url = f"http://127.0.0.1:{closed_port()}"
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         process.configure({"karmo:apiUrl": url, "karmo:token": TOKEN, "karmo:maxRetries": "1"})
         with pytest.raises(EngineError) as caught:
             process.create(VALID)
@@ -103,8 +102,6 @@ def test_server_down_through_the_engine() -> None:
         assert "2 attempts" in caught.value.message
         assert TOKEN not in caught.value.details
         assert TOKEN not in process.stderr()
-    finally:
-        process.close()
 
 
 # Connection reset -----------------------------------------------------------------------
@@ -194,8 +191,7 @@ def test_huge_retry_after_is_capped_and_the_deadline_holds(
 
 def test_deadline_from_stack_config(sandbox: SandboxServer) -> None:
     sandbox.set_faults(rate_limit_share=1.0, retry_after="2")
-    process = ProviderProcess()
-    try:
+    with ProviderProcess() as process:
         process.configure(
             {"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN, "karmo:retryDeadline": "1"}
         )
@@ -203,8 +199,6 @@ def test_deadline_from_stack_config(sandbox: SandboxServer) -> None:
             process.create(VALID)
         # One request: the 2 s Retry-After would pass the 1 s deadline, so no wait began.
         assert sandbox.stats()["requests"] == 1
-    finally:
-        process.close()
 
 
 # 5xx bursts ---------------------------------------------------------------------------
@@ -323,16 +317,13 @@ def test_interrupted_create_converges(sandbox: SandboxServer) -> None:
     assert failures  # the engine saw the create fail
 
     sandbox.set_faults(answer_delay_ms=0)
-    second = ProviderProcess()
-    try:
+    with ProviderProcess() as second:
         second.configure(config)
         id_, outs = second.create(VALID)  # what the next `pulumi up` does
         assert id_ == "org_123/org-admin"
         assert outs["role_id"] == role_id
         assert len(sandbox.roles()) == 1
         assert sandbox.stats()["created"] == 1
-    finally:
-        second.close()
 
 
 # The token, across everything above --------------------------------------------------

@@ -80,6 +80,12 @@ class ProviderProcess:
         self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
         self.stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
 
+    def __enter__(self) -> ProviderProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def urn(self, name: str = "role") -> str:
         return f"urn:pulumi:dev::karmo-test::{ROLE_TYPE}::{name}"
 

@@ -116,36 +116,6 @@ class LoopbackServer:
         raise NotImplementedError
 
 
-class HostileServer(LoopbackServer):
-    """Answers every request with ``answer(request)``; one request per connection."""
-
-    def __init__(self, answer: Callable[[Seen], Reply]) -> None:
-        super().__init__()
-        self.answer = answer
-        self.seen: list[Seen] = []
-
-    def __enter__(self) -> HostileServer:
-        super().__enter__()
-        return self
-
-    def serve(self, conn: socket.socket) -> None:
-        request = read_request(conn)
-        if request is None:
-            return
-        self.seen.append(request)
-        reply = self.answer(request)
-        head = [f"HTTP/1.1 {reply.status} Whatever", f"Content-Length: {len(reply.body)}"]
-        head += [f"{k}: {v}" for k, v in reply.headers.items()]
-        head.append("Connection: close")
-        conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("utf-8", "surrogateescape"))
-        if not reply.drip:
-            conn.sendall(reply.body)
-            return
-        for i in range(len(reply.body)):
-            conn.sendall(reply.body[i : i + 1])
-            time.sleep(reply.drip)
-
-
 class Proxy(LoopbackServer):
     """A forward proxy and CONNECT tunnel to 127.0.0.1. ``seen`` holds each request line
     it was asked (``GET http://127.0.0.1:5/x``, ``CONNECT 127.0.0.1:5``)."""
@@ -220,6 +190,29 @@ class WireServer(LoopbackServer):
             return
         self.seen.append(request)
         self.play(request, conn)
+
+
+class HostileServer(WireServer):
+    """Answers every request with ``answer(request)``, a :class:`Reply`: any status,
+    headers and body, the body dripped a byte at a time if asked."""
+
+    def __init__(self, answer: Callable[[Seen], Reply]) -> None:
+        super().__init__(self._reply)
+        self.answer = answer
+
+    def __enter__(self) -> HostileServer:
+        super().__enter__()
+        return self
+
+    def _reply(self, request: Seen, conn: socket.socket) -> None:
+        reply = self.answer(request)
+        conn.sendall(head(reply.status, reply.headers, len(reply.body)))
+        if not reply.drip:
+            conn.sendall(reply.body)
+            return
+        for i in range(len(reply.body)):
+            conn.sendall(reply.body[i : i + 1])
+            time.sleep(reply.drip)
 
 
 def head(status: int, headers: dict[str, str] | list[tuple[str, str]], length: int) -> bytes:
