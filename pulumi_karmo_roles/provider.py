@@ -120,6 +120,7 @@ class _Runtime:
         self.access_provider: str | None = None  # None: not configured; see _rules()
         self.client: KarmoClient | None = None
         self.reader: WorkOSReader | None = None
+        self.reader_known = False  # whether `reader` reflects the settings yet
         self.session_factory: Callable[[Settings], Session] = build_session
         self.said_no_read_back = False
 
@@ -365,6 +366,7 @@ class OrganizationRoleProvider(ResourceProvider):
             if runtime.session is not None:
                 runtime.session.close()
             runtime.session = runtime.client = runtime.reader = None
+            runtime.reader_known = False
 
     def _session(self, settings: Settings) -> Session:
         runtime = self._runtime
@@ -406,17 +408,18 @@ class OrganizationRoleProvider(ResourceProvider):
         without ``karmo:workosApiKey``; as a view with one retry deadline."""
         runtime = self._runtime
         with runtime.lock:
-            if runtime.reader is None:
+            # Read the settings once per configuration, not for every role a refresh reads.
+            if not runtime.reader_known:
                 settings = read_settings(runtime.stack_config, os.environ)
-                if settings.workos_api_key is None:
-                    return None
-                runtime.reader = WorkOSReader(
-                    settings.workos_api_url,
-                    settings.workos_api_key.get_secret_value(),
-                    session=self._session(settings),
-                )
+                if settings.workos_api_key is not None:
+                    runtime.reader = WorkOSReader(
+                        settings.workos_api_url,
+                        settings.workos_api_key.get_secret_value(),
+                        session=self._session(settings),
+                    )
+                runtime.reader_known = True
             reader = runtime.reader
-        return reader.operation()
+        return None if reader is None else reader.operation()
 
     def _say_no_read_back(self) -> None:
         runtime = self._runtime
