@@ -4,6 +4,7 @@ WorkOS's limits on the Karmo face in ``workos`` mode."""
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import subprocess
@@ -19,6 +20,8 @@ from pulumi_karmo_roles._http.retry import RetryPolicy
 from pulumi_karmo_roles._http.session import Session
 from pulumi_karmo_roles._http.workos import WorkOSReader
 from pulumi_karmo_roles.sandbox import SandboxServer
+from pulumi_karmo_roles.sandbox._answers import Answer
+from pulumi_karmo_roles.sandbox._replays import KEPT, Replays
 
 KARMO_TOKEN = "dev-token"
 WORKOS_KEY = "sk_test_a1B2c3D4e5F6g7H8"
@@ -437,6 +440,43 @@ def test_a_dashboard_create_is_a_role_karmo_then_adopts(
     bad = workos.post(roles_path(), json={"slug": "org-bad-", "name": "N" * 49})
     error = assert_workos_error(bad, 422, "invalid_request_parameters")
     assert [e["field"] for e in error["errors"]] == ["slug", "name"]
+
+
+def test_only_what_the_face_carried_out_is_replayed_for_a_key(
+    server: SandboxServer, workos: httpx.Client
+) -> None:
+    key = {"Idempotency-Key": "k-1"}
+    body = {"slug": "org-a", "name": "A"}
+    wrong = workos.post(roles_path(), json=body, headers={**key, "Authorization": "Bearer x"})
+    assert wrong.status_code == 401
+    server.script({"status": 429, "retry_after": "0", "face": "workos"})
+    assert workos.post(roles_path(), json=body, headers=key).status_code == 429
+    created = workos.post(roles_path(), json=body, headers=key)
+    assert created.status_code == 201  # neither the 401 nor the 429 was kept for the key
+    assert workos.post(roles_path(), json=body, headers=key).content == created.content
+    # A key is one POST's: a PATCH or a DELETE with one is carried out each time.
+    patch = {"Idempotency-Key": "k-2"}
+    assert workos.patch(roles_path(slug="org-a"), json={"name": "B"}, headers=patch).is_success
+    assert workos.delete(roles_path(slug="org-a"), headers=patch).status_code == 204
+    assert workos.delete(roles_path(slug="org-a"), headers=patch).status_code == 404
+    server.reset()  # forgets the keys with the roles
+    assert workos.post(roles_path(), json=body, headers=key).status_code == 201
+
+
+def test_the_oldest_keys_are_forgotten_first() -> None:
+    replays = Replays()
+    runs: list[int] = []
+
+    def run(n: int) -> Answer:
+        runs.append(n)
+        return Answer(201, str(n).encode())
+
+    for n in range(KEPT + 1):
+        replays.answer(f"k-{n}", functools.partial(run, n))
+    assert replays.answer(f"k-{KEPT}", lambda: run(-1)).content == str(KEPT).encode()
+    assert replays.answer("k-0", lambda: run(-2)).content == b"-2"  # forgotten: run again
+    assert runs[-1] == -2
+    assert len(runs) == KEPT + 2
 
 
 # --- faults, counting --------------------------------------------------------------------

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from ._answers import Answer
 
 KEPT = 10_000
-"""Keys remembered (the oldest is forgotten first): WorkOS keeps them a day; the sandbox
-bounds them by number, so memory stays bounded whatever a test sends."""
+"""Keys remembered, the oldest forgotten first: bounded by number, so memory stays
+bounded whatever a test sends."""
 
 
 class Replays:
