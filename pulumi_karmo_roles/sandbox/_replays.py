@@ -6,6 +6,7 @@ whose answer was lost is not a second create (nor a 409) when the SDK sends it a
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -24,18 +25,20 @@ class Replays:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._answers: OrderedDict[str, Answer] = OrderedDict()
+        self._answers: OrderedDict[bytes, Answer] = OrderedDict()
 
     def answer(self, key: str, run: Callable[[], Answer]) -> Answer:
         """The answer first given for ``key``, or ``run()``'s, which is kept for it.
 
         ``run`` takes the sandbox's lock itself; nothing holding that lock calls this.
         """
+        # Kept by digest: a key may be as long as a header line, its digest is 32 bytes.
+        digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
         with self._lock:
             answers = self._answers
-            first = answers.get(key)
+            first = answers.get(digest)
             if first is None:
-                first = answers[key] = run()
+                first = answers[digest] = run()
                 if len(answers) > KEPT:
                     answers.popitem(last=False)
             return first
