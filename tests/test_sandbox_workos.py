@@ -454,6 +454,9 @@ def test_only_what_the_face_carried_out_is_replayed_for_a_key(
     created = workos.post(roles_path(), json=body, headers=key)
     assert created.status_code == 201  # neither the 401 nor the 429 was kept for the key
     assert workos.post(roles_path(), json=body, headers=key).content == created.content
+    other = workos.post(roles_path(), json={"slug": "org-b", "name": "B"}, headers=key)
+    assert other.content == created.content  # the key's first answer, whatever is sent
+    assert (ORG, "org-b") not in server.roles()
     # A key is one POST's: a PATCH or a DELETE with one is carried out each time.
     patch = {"Idempotency-Key": "k-2"}
     assert workos.patch(roles_path(slug="org-a"), json={"name": "B"}, headers=patch).is_success

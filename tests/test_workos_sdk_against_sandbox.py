@@ -84,15 +84,11 @@ def upsert(karmo: httpx.Client, slug: str, name: str) -> str:
     return str(answer.json()["id"])
 
 
-def raw_answers(server: SandboxServer) -> Callable[[str, str], Any]:
-    """What the face sends, as JSON, for checking the SDK's models hold all of it."""
-
-    def get(method: str, path: str) -> Any:
-        headers = {"Authorization": f"Bearer {WORKOS_KEY}"}
-        with httpx.Client(base_url=server.workos_url, headers=headers, trust_env=False) as c:
-            return c.request(method, path).json()
-
-    return get
+def raw(server: SandboxServer, path: str) -> Any:
+    """What the face sends for ``GET path``, as JSON: what the SDK's models must hold."""
+    headers = {"Authorization": f"Bearer {WORKOS_KEY}"}
+    with httpx.Client(base_url=server.workos_url, headers=headers, trust_env=False) as client:
+        return client.get(path).json()
 
 
 def assert_whole(role: Role, raw: dict[str, Any]) -> None:
@@ -119,8 +115,7 @@ def test_the_list_deserializes_into_a_role_list_holding_all_of_each_role(
     assert (admin.id, admin.name, admin.description) == (role_id, "Admin", None)
     assert admin.resource_type_slug == "organization"
     assert admin.created_at.tzinfo is not None
-    raw = raw_answers(server)("GET", f"/authorization/organizations/{ORG}/roles")
-    assert listed.to_dict() == raw
+    assert listed.to_dict() == raw(server, f"/authorization/organizations/{ORG}/roles")
 
 
 def test_get_answers_the_organization_role_or_the_environment_role_of_that_slug(
@@ -129,9 +124,7 @@ def test_get_answers_the_organization_role_or_the_environment_role_of_that_slug(
     upsert(karmo, "org-admin", "Admin")
     server.add_environment_role("member", "Member")
     admin = sdk.get_organization_role(ORG, "org-admin")
-    assert_whole(
-        admin, raw_answers(server)("GET", f"/authorization/organizations/{ORG}/roles/org-admin")
-    )
+    assert_whole(admin, raw(server, f"/authorization/organizations/{ORG}/roles/org-admin"))
     assert sdk.get_organization_role(ORG, "member").type is RoleType.ENVIRONMENT_ROLE
     with pytest.raises(NotFoundError, match="org-nope"):
         sdk.get_organization_role(ORG, "org-nope")
@@ -149,10 +142,10 @@ def test_the_environment_roles_are_read_at_their_own_paths(
         ("member", RoleType.ENVIRONMENT_ROLE),
         ("admin", RoleType.ENVIRONMENT_ROLE),
     ]
-    assert listed.to_dict() == raw_answers(server)("GET", "/authorization/roles")
+    assert listed.to_dict() == raw(server, "/authorization/roles")
     member = sdk.get_environment_role("member")
     assert (member.description, member.permissions) == ("Everyone", ["reports:read"])
-    assert_whole(member, raw_answers(server)("GET", "/authorization/roles/member"))
+    assert_whole(member, raw(server, "/authorization/roles/member"))
     with pytest.raises(NotFoundError, match="org-admin"):
         sdk.get_environment_role("org-admin")  # an organization role is no environment role
 
