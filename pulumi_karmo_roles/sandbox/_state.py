@@ -42,4 +42,4 @@ class State:
         self.seen.clear()
         self.minted.clear()
         self.injector.reset()
-        self.replays.clear()  # idempotency keys too
+        self.replays.clear()
