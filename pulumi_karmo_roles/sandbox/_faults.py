@@ -5,6 +5,7 @@ carries out what is decided here; docs/sandbox.md lists every fault."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections import deque
@@ -102,7 +103,11 @@ class Draw:
         """The answer a fault gives instead of the face's, or ``None``."""
         faults = self.faults
         if self.wait:
-            return _rate_limited(self.face, f"{max(self.wait, 0.001):.3f}", window=True)
+            # WorkOS's SDKs read whole seconds (or a date) only: round the wait up there.
+            seconds = (
+                math.ceil(self.wait) if self.face == "workos" else f"{max(self.wait, 0.001):.3f}"
+            )
+            return _rate_limited(self.face, str(seconds), window=True)
         if faults.not_configured and self.face == "karmo":
             return karmo_error(
                 503,

@@ -97,7 +97,9 @@ class Handler(BaseHTTPRequestHandler):
         if answer is None:
             authorization = self.headers.get("Authorization", "")
             if self.face == "workos":
-                answer = workos.answer(state, method, path, body, authorization)
+                answer = workos.answer(
+                    state, method, path, body, authorization, self.headers.get("Idempotency-Key")
+                )
             else:
                 answer = karmo.answer(
                     state,
