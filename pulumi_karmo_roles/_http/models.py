@@ -44,7 +44,8 @@ class WorkOSRoleBody(BaseModel):
     id: str = Field(min_length=1)
     slug: str
     name: str
-    type: str = "OrganizationRole"
+    type: str
+    """``OrganizationRole`` or ``EnvironmentRole`` (WorkOS always says which)."""
     permissions: list[str] = Field(default_factory=list)
 
 
