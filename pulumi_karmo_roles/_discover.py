@@ -16,15 +16,15 @@ import json
 import os
 import re
 import sys
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
 from ._config import read_settings
 from ._http.session import Session
+from ._http.untrusted import clean
 from ._http.workos import WorkOSReader, WorkOSRole
 from .catalog import Catalog
-from .errors import ConfigurationError, KarmoError
+from .errors import CatalogError, ConfigurationError, KarmoError
 
 Roles = dict[str, tuple[str, tuple[str, ...]]]
 """``{slug: (name, permissions)}``: what one organization holds."""
@@ -128,18 +128,22 @@ def _discover(organizations: list[str], format_: str, program: bool, output: str
 
 
 def _declarable(organization_id: str, roles: list[WorkOSRole]) -> Roles:
-    """The roles a program can declare; any other is named on standard error."""
+    """The roles a program can declare, their text exactly WorkOS's; any other is left
+    out with one line on standard error that says why."""
     found: Roles = {}
     for role in roles:
         entry = {"name": role.name, "permissions": list(role.permissions)}
         try:
+            if role.altered:  # text that cannot be written as it is (the reader says why)
+                raise CatalogError(role.altered)
             # generic: what WorkOS holds passes WorkOS's own limits, whatever the stack says.
             Catalog.from_mapping(
-                {"roles": {role.slug: entry}}, source=role.slug, access_provider="generic"
+                {"roles": {role.slug: entry}}, source="WorkOS", access_provider="generic"
             )
         except KarmoError as exc:
             print(
-                f"karmo-roles: left out {organization_id}/{role.slug}: {_one_line(str(exc))}",
+                f"karmo-roles: left out {organization_id}/{clean(role.slug, 60)}: "
+                f"{clean(_one_line(str(exc)), 300)}",
                 file=sys.stderr,
             )
             continue
@@ -182,15 +186,24 @@ def _catalog(roles: Roles, organization_ids: list[str], format_: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# What a YAML double-quoted scalar cannot hold as itself: characters outside YAML's
+# printable set, the line breaks a YAML 1.1 reader folds (NEL, U+2028, U+2029), and a
+# byte-order mark. Everything else (ZWNJ, ZWJ, soft hyphens, private use, emoji newer
+# than Python's tables) is written as it is, so the file holds WorkOS's text byte for byte.
+_NOT_IN_YAML = re.compile(
+    "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x85\u2028\u2029\ufeff]"
+)
+
+
 def _yaml_string(text: str) -> str:
-    """A YAML double-quoted scalar: JSON's escapes, which YAML shares, and every
-    character that is not printable escaped too (YAML would fold a line separator)."""
+    """A YAML double-quoted scalar that reads back as ``text`` exactly: JSON's escapes,
+    which YAML shares, and the characters YAML cannot hold as themselves escaped."""
     quoted = json.dumps(text, ensure_ascii=False)
-    return "".join(
-        ch
-        if ch == " " or not unicodedata.category(ch).startswith(("C", "Z"))
-        else (f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
-        for ch in quoted
+    return _NOT_IN_YAML.sub(
+        lambda m: (
+            f"\\u{ord(m.group()):04x}" if ord(m.group()) <= 0xFFFF else f"\\U{ord(m.group()):08x}"
+        ),
+        quoted,
     )
 
 

@@ -126,6 +126,19 @@ class Session:
         view._deadline = None if deadline is None else self._clock() + deadline
         return view
 
+    def time_left(self) -> float:
+        """Seconds an operation of this session may still take: what is left of its retry
+        deadline (from now, for a session that is no operation's view), or without a
+        deadline the longest its retries can take (each attempt at its timeout, each wait
+        at its cap). What a read waiting for another thread's answer is bounded by."""
+        policy = self.retry_policy
+        if policy.deadline is None:
+            wait = max(policy.max_delay, policy.max_retry_after)
+            return policy.max_attempts * self.timeout + policy.max_retries * wait
+        now = self._clock()
+        deadline = now + policy.deadline if self._deadline is None else self._deadline
+        return max(0.0, deadline - now)
+
     def request(
         self,
         service: str,

@@ -103,11 +103,19 @@ def _secret_pattern(secret: str) -> re.Pattern[str]:
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with each of ``secrets`` (however the server encoded it) and every
     credential-shaped run replaced by ``***``. Linear in the length of ``text``."""
+    text = redact_secrets(text, secrets)
+    for shape in _CREDENTIAL_SHAPES:
+        text = shape.sub(_shape_replacement, text)
+    return text
+
+
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` (however the server encoded it) replaced by
+    ``***``, and nothing else changed: for text that is kept as it is, where a run that
+    merely looks like a credential (``token=abc123``) may be a role's real name."""
     for secret in secrets:
         if secret:
             text = _secret_pattern(secret).sub(REDACTED, text)
-    for shape in _CREDENTIAL_SHAPES:
-        text = shape.sub(_shape_replacement, text)
     return text
 
 
