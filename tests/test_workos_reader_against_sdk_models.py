@@ -150,8 +150,11 @@ def test_an_environment_role_read_alone_is_no_organization_role(
     member = sdk_role("member", "Member", "role_01ENV", environment=True)
     workos.bodies[LIST_PATH] = list_body(member)
     workos.bodies[f"{LIST_PATH}/member"] = with_unknown_fields(member)
-    with pytest.raises(InputError, match="EnvironmentRole"):
+    # An environment role's slug breaks the organization-role rule, so the reader refuses
+    # the question before it asks WorkOS anything.
+    with pytest.raises(InputError, match="slug must start with 'org-'"):
         reader.role(ORG, "member")
+    assert workos.server.seen == []
 
 
 def test_description_null_and_an_empty_list_are_read(workos: WorkOS, reader: WorkOSReader) -> None:
