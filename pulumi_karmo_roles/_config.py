@@ -188,6 +188,29 @@ def read_settings(stack_config: Mapping[str, str | None], environ: Mapping[str, 
     )
 
 
+_NOT_READ_BY_DISCOVERY = (
+    "karmo:apiUrl",
+    "karmo:token",
+    "karmo:auth",
+    "karmo:awsRegion",
+    "karmo:accessProvider",
+)
+
+
+def read_workos_settings(environ: Mapping[str, str]) -> Settings:
+    """The settings a read from WorkOS alone uses (``karmo-roles discover``), from the
+    environment: ``WORKOS_API_KEY``, ``WORKOS_API_URL``, the timeout, retries and
+    deadline, and the proxy variables, checked as :func:`read_settings` checks them.
+    Karmo's URL, token and auth, the AWS region and the access provider are neither read
+    nor checked: a malformed one does not stop a discovery, which never uses them (it
+    declares what WorkOS holds, so it needs no access provider's rules).
+
+    :raises ConfigurationError: a setting it uses is malformed.
+    """
+    unused = {CONFIG_KEYS[key] for key in _NOT_READ_BY_DISCOVERY}
+    return read_settings({}, {k: v for k, v in environ.items() if k not in unused})
+
+
 def resolve_access_provider(
     stack_config: Mapping[str, str | None], environ: Mapping[str, str]
 ) -> str:
