@@ -7,8 +7,15 @@ and where it fails a preview: in the provider process."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pulumi_karmo_roles._config import check_settings, read_settings, resolve_settings
+from pulumi_karmo_roles._config import (
+    CONFIG_KEYS,
+    check_settings,
+    read_settings,
+    resolve_settings,
+)
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles._http.session import Session
 from pulumi_karmo_roles._http.workos import WorkOSReader
@@ -296,3 +303,39 @@ def test_an_error_quotes_a_base_url_bounded_and_escaped() -> None:
     assert text.startswith("Could not reach Karmo at http://127.0.0.1:9/aaa")
     assert text.isprintable()
     assert len(text) < 1000
+
+
+hostile_setting = st.one_of(
+    st.text(max_size=200),
+    st.text(st.characters(codec="utf-8"), max_size=50).map(lambda t: f"https://h.example/{t}"),
+    st.builds(
+        lambda scheme, user, host, port, rest: f"{scheme}://{user}{host}{port}/{rest}",
+        st.sampled_from(["http", "https", "ftp", "HTTP", ""]),
+        st.sampled_from(["", f"admin:{PASSWORD}@", f"{PASSWORD}@", "a@b@"]),
+        st.sampled_from(["127.0.0.1", "localhost", "[::1]", "api.workos.com", "", "10.0.0.1"]),
+        st.sampled_from(["", ":0", ":1", ":65535", ":65536", ":x", ":-1"]),
+        st.text(max_size=30),
+    ),
+    st.sampled_from(["5e-324", "1e-3", "nan", "-0", "1e400", "eu-west-1", "x" * 20_000]),
+)
+
+
+@settings(max_examples=300)
+@given(
+    key=st.sampled_from(sorted(k for k in CONFIG_KEYS if k not in ("karmo:token",))),
+    value=hostile_setting,
+    from_environment=st.booleans(),
+)
+def test_any_setting_is_accepted_or_refused_in_one_bounded_line(
+    key: str, value: str, from_environment: bool
+) -> None:
+    stack, environ = ({}, {CONFIG_KEYS[key]: value}) if from_environment else ({key: value}, {})
+    environ["KARMO_AUTH"] = "aws-sigv4" if key != "karmo:auth" else environ.get("KARMO_AUTH", "")
+    try:
+        check_settings(stack, environ)
+    except ConfigurationError as exc:
+        text = str(exc)
+        assert text.isprintable(), repr(text)
+        assert len(text) <= 400
+        if key.endswith(("Url", "workosApiKey")):
+            assert PASSWORD not in text

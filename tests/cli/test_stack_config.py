@@ -48,8 +48,7 @@ def test_a_setting_out_of_range_fails_the_preview_in_one_line(
     preview = stack.preview(ok=False)
     assert preview.returncode != 0
     assert (
-        "karmo:timeout must be a number of seconds from 0.001 to 600, got '1e10'."
-        in preview.output
+        "karmo:timeout must be a number of seconds from 0.001 to 600, got '1e10'." in preview.output
     ), preview
     assert "Traceback" not in preview.output, preview
     assert sandbox.stats().get("requests", 0) == 0
