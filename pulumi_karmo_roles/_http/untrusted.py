@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from ..errors import FieldError, status_name
-from .echoes import redactor
+from .echoes import redact_secret
 from .models import is_json, load_json
 
 REDACTED = "***"
@@ -72,7 +72,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     credential-shaped run replaced by ``***``. Linear in the length of ``text``."""
     for secret in secrets:
         if secret:
-            text = redactor(secret, REDACTED)(text)
+            text = redact_secret(text, secret, REDACTED)
     for shape in _CREDENTIAL_SHAPES:
         text = shape.sub(_shape_replacement, text)
     return text
