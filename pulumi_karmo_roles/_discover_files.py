@@ -14,6 +14,7 @@ import errno
 import hashlib
 import os
 import re
+import secrets
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,7 +86,7 @@ def write_new(path: Path, text: str, *, force: bool) -> None:
             return
         with contextlib.suppress(FileNotFoundError):  # a new file needs no check
             _refuse_existing(path, os.lstat(path.name, dir_fd=directory).st_mode, force=True)
-        temporary = f".{path.name}.{os.getpid()}.tmp"
+        temporary = f".{path.name}.{secrets.token_hex(6)}.tmp"  # a name no one chose first
         _create(temporary, data, directory, path.parent / temporary)
         try:
             os.replace(temporary, path.name, src_dir_fd=directory, dst_dir_fd=directory)

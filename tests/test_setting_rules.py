@@ -16,6 +16,7 @@ from pulumi_karmo_roles._config import (
     read_settings,
     resolve_settings,
 )
+from pulumi_karmo_roles._http.failures import shown_url
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles._http.session import Session
 from pulumi_karmo_roles._http.workos import WorkOSReader
@@ -339,3 +340,16 @@ def test_any_setting_is_accepted_or_refused_in_one_bounded_line(
         assert len(text) <= 400
         if key.endswith(("Url", "workosApiKey")):
             assert PASSWORD not in text
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (f"http://admin:{PASSWORD}@127.0.0.1:9/p", "http://***@127.0.0.1:9/p"),
+        (f"https://{PASSWORD}@h.example", "https://***@h.example"),
+        ("https://h.example/a@b", "https://h.example/a@b"),
+        ("https://h.example/\x1b[2J", "https://h.example/\\x1b[2J"),
+    ],
+)
+def test_an_error_never_quotes_a_base_urls_userinfo(url: str, expected: str) -> None:
+    assert shown_url(url) == expected
