@@ -19,10 +19,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._config import read_settings
+from ._config import read_workos_settings
+from ._discover_files import check_writable, file_name, shown, write_new
 from ._http.session import Session
 from ._http.untrusted import clean
 from ._http.workos import WorkOSReader, WorkOSRole
+from ._rules import organization_id_problem
 from .catalog import Catalog
 from .errors import CatalogError, ConfigurationError, KarmoError
 
@@ -73,16 +75,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write to this file instead of standard output; a directory when the "
         "organizations hold different roles (one catalog per group)",
     )
+    discover.add_argument(
+        "--force",
+        action="store_true",
+        help="replace files that exist (never through a symbolic link)",
+    )
     args = parser.parse_args(argv)
+    for organization_id in args.organization:  # before anything is read or written
+        problem = organization_id_problem(organization_id)
+        if problem:
+            print(f"karmo-roles: error: --organization: {_one_line(problem)}", file=sys.stderr)
+            return 2
     try:
-        return _discover(args.organization, args.format, args.program, args.output)
+        return _discover(args.organization, args.format, args.program, args.output, args.force)
     except (KarmoError, OSError) as exc:
         print(f"karmo-roles: error: {_one_line(str(exc))}", file=sys.stderr)
         return 1
 
 
-def _discover(organizations: list[str], format_: str, program: bool, output: str | None) -> int:
-    settings = read_settings({}, os.environ)
+def _discover(
+    organizations: list[str], format_: str, program: bool, output: str | None, force: bool
+) -> int:
+    settings = read_workos_settings(os.environ)
     if settings.workos_api_key is None:
         raise ConfigurationError(
             "WORKOS_API_KEY is not set: discovery reads the roles with a WorkOS API key "
@@ -107,11 +121,11 @@ def _discover(organizations: list[str], format_: str, program: bool, output: str
             held[organization_id] = _declarable(organization_id, reader.roles(organization_id))
     groups = _groups(held)
     if program:
-        _write(output, _program(groups))
+        _write(output, _program(groups), force)
         return 0
     if len(groups) == 1:
         ((organization_ids, roles),) = groups
-        _write(output, _catalog(roles, organization_ids, format_))
+        _write(output, _catalog(roles, organization_ids, format_), force)
         return 0
     if output is None:
         raise ConfigurationError(
@@ -120,10 +134,14 @@ def _discover(organizations: list[str], format_: str, program: bool, output: str
         )
     directory = Path(output)
     directory.mkdir(parents=True, exist_ok=True)
-    for organization_ids, roles in groups:
-        path = directory / f"{organization_ids[0]}.{format_}"
-        path.write_text(_catalog(roles, organization_ids, format_), encoding="utf-8")
-        print(f"karmo-roles: wrote {path} for {', '.join(organization_ids)}", file=sys.stderr)
+    paths = [directory / file_name(ids[0], format_) for ids, _ in groups]
+    check_writable(paths, force=force)  # nothing is written if one file cannot be
+    for path, (organization_ids, roles) in zip(paths, groups, strict=True):
+        write_new(path, _catalog(roles, organization_ids, format_), force=force)
+        print(
+            f"karmo-roles: wrote {shown(path)} for {', '.join(organization_ids)}",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -229,12 +247,11 @@ def _program(groups: list[tuple[list[str], Roles]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(output: str | None, text: str) -> None:
+def _write(output: str | None, text: str, force: bool) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    with open(output, "w", encoding="utf-8") as stream:
-        stream.write(text)
+    write_new(Path(output), text, force=force)
 
 
 def _one_line(text: str) -> str:

@@ -248,6 +248,12 @@ def check_outcome(outcome: object, elapsed: float, secrets: tuple[str, ...]) -> 
     assert not leaks(text, secrets), text
     assert text.isprintable(), repr(text)
     assert len(text) <= MAX_TEXT
+    # What code may inspect or log besides the message: cleaned as the message is.
+    for value in getattr(outcome, "meta", {}).values():
+        assert isinstance(value, str), repr(value)
+        assert not leaks(value, secrets), value
+        assert value.isprintable(), repr(value)
+        assert len(value) <= 80
 
 
 def measured(call: Callable[[], object]) -> tuple[object, float, int]:

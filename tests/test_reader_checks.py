@@ -222,7 +222,9 @@ def test_discover_says_so_in_one_line(
 ) -> None:
     monkeypatch.setenv("WORKOS_API_KEY", WORKOS_KEY)
     monkeypatch.setenv("WORKOS_API_URL", sandbox.workos_url)
-    assert main(["discover", "--organization", b"\xff".decode("utf-8", "surrogateescape")]) == 1
+    # Refused as a usage error (status 2), before anything is read.
+    unsendable = b"\xff".decode("utf-8", "surrogateescape")
+    assert main(["discover", "--organization", unsendable]) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("karmo-roles: error: ")
     assert "Traceback" not in line

@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from .._version import __version__
+from ..errors import ConfigurationError
 from .body import ACCEPT_ENCODING, bound_answer
 from .credentials import Credential
 from .failures import deadline_note, environment_error, failure_error, is_retried, retried
@@ -247,6 +248,14 @@ class Face:
     _service = ""
 
     def __init__(self, base_url: str, auth: Credential, session: Session, owns: bool) -> None:
+        # httpx would send it as Basic credentials, and errors quote the base URL.
+        if "@" in urlsplit(base_url).netloc:
+            if owns:
+                session.close()
+            raise ConfigurationError(
+                f"The {self._service} API URL must not carry a user name or password "
+                "(`user:password@`): the credential travels in a header."
+            )
         self.base_url = base_url.rstrip("/")
         self.session = session
         self._auth = auth

@@ -48,8 +48,35 @@ def test_a_setting_out_of_range_fails_the_preview_in_one_line(
     preview = stack.preview(ok=False)
     assert preview.returncode != 0
     assert (
-        "karmo:timeout must be a number of seconds above 0 and at most 600, got '1e10'."
-        in preview.output
+        "karmo:timeout must be a number of seconds from 0.001 to 600, got '1e10'." in preview.output
     ), preview
+    assert "Traceback" not in preview.output, preview
+    assert sandbox.stats().get("requests", 0) == 0
+
+
+@pytest.mark.parametrize(
+    ("config", "line"),
+    [
+        (
+            {"karmo:workosApiUrl": "http://api.workos.com"},
+            "karmo:workosApiUrl must use https:// (http:// only for a loopback host, "
+            "127.0.0.1, ::1 or localhost: the credential would travel in clear text), got "
+            "'http://api.workos.com'.",
+        ),
+        (
+            {"karmo:apiUrl": "https://admin:Hunter2Secret@karmo.example"},
+            "karmo:apiUrl must not carry a user name or password (`user:password@`): the "
+            "credential travels in a header, never in the URL, got 'https://***@karmo.example'.",
+        ),
+    ],
+)
+def test_a_url_the_credential_must_not_go_to_fails_the_preview(
+    new_project: NewProject, sandbox: SandboxServer, config: dict[str, str], line: str
+) -> None:
+    stack = new_project(PROGRAM, config)
+    preview = stack.preview(ok=False)
+    assert preview.returncode != 0
+    assert line in preview.output, preview
+    assert "Hunter2Secret" not in preview.output
     assert "Traceback" not in preview.output, preview
     assert sandbox.stats().get("requests", 0) == 0
