@@ -108,11 +108,24 @@ def pyyaml_missing() -> str:
     raise AssertionError("a YAML catalog was read without PyYAML")
 
 
+def short_token() -> str:
+    """The error of a token too short to redact (``karmo:token`` set to ``t``)."""
+    from pulumi_karmo_roles._config import check_settings
+    from pulumi_karmo_roles.errors import ConfigurationError
+
+    try:
+        check_settings({"karmo:token": "t"}, {})
+    except ConfigurationError as exc:
+        return _shown(exc)
+    raise AssertionError("a one-character token was accepted")
+
+
 CAPTURES: dict[str, Callable[[], str]] = {
     "sandbox-help": sandbox_help,
     "validation-error": validation_error,
     "botocore-missing": botocore_missing,
     "pyyaml-missing": pyyaml_missing,
+    "short-token": short_token,
 }
 
 
