@@ -36,7 +36,11 @@ EXAMPLES = sorted(path for path in (ROOT / "examples").glob("*/Pulumi.*.yaml.exa
 
 def test_every_example_program_has_a_stack_config_example() -> None:
     programs = {p.parent.name for p in (ROOT / "examples").glob("*/__main__.py")}
-    assert programs == {p.parent.name for p in EXAMPLES} == {"basic", "multi-tenant", "production"}
+    assert (
+        programs
+        == {p.parent.name for p in EXAMPLES}
+        == {"basic", "multi-tenant", "production", "sharded"}
+    )
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
