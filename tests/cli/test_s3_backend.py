@@ -255,10 +255,18 @@ def test_two_ups_of_one_stack_one_wins_the_other_is_locked_out_and_nothing_is_lo
     assert len(sandbox.roles()) == sandbox.stats()["created"] == 20
 
 
+@pytest.mark.parametrize("checkpoints", ["written", "skipped"])
 def test_a_cli_killed_mid_up_then_cancel_then_a_rerun_adopts_every_role_once(
-    s3: S3Server, sandbox: SandboxServer, pulumi_bin: Path, pulumi_home: Path, tmp_path: Path
+    checkpoints: str,
+    s3: S3Server,
+    sandbox: SandboxServer,
+    pulumi_bin: Path,
+    pulumi_home: Path,
+    tmp_path: Path,
 ) -> None:
     project = _one_stack(s3, sandbox, pulumi_bin, pulumi_home, tmp_path, roles=20)
+    if checkpoints == "skipped":  # the state records nothing until the up ends
+        project.env["PULUMI_SKIP_CHECKPOINTS"] = "true"
     sandbox.set_faults(latency_ms=150)
     process = _start_up(project, "--parallel", "2")
     _wait_for(sandbox, 6, process)
@@ -266,6 +274,8 @@ def test_a_cli_killed_mid_up_then_cancel_then_a_rerun_adopts_every_role_once(
     process.communicate(timeout=60)
     created_before = sandbox.stats()["created"]
     assert 6 <= created_before < 20
+    recorded = len(project.resources())
+    assert recorded == 0 if checkpoints == "skipped" else 0 < recorded < 20
 
     locked = project.up(ok=False)
     assert locked.returncode != 0
