@@ -57,7 +57,7 @@ class Outcome:
     deletes: list[Role] = field(default_factory=list)
     creates: list[Role] = field(default_factory=list)
     error: str = ""
-    planned: bool = False
+    holds: list[Role] | None = None
 
 
 # --- the worker: one stack, in its own process --------------------------------------------
@@ -116,7 +116,6 @@ def _work(step: str, stack_name: str, project: Path, log: Path, result: dict[str
             result["changes"] = {str(k): v for k, v in summary.change_summary.items()}
         elif step == "removals":
             stack.preview(on_output=write, on_event=collect, color="never")
-            result["planned"] = True
             if deletes:
                 write(f"--- up --target: {len(deletes)} removal(s)")
                 up = stack.up(on_output=write, color="never", target=deletes)
@@ -136,11 +135,34 @@ def _project_name(project: Path) -> str:
     raise SystemExit(f"{project / 'Pulumi.yaml'}: no name")
 
 
+def _roles_in_state(stack_name: str, project: Path) -> list[Role] | None:
+    """Every role the stack's state holds (read without running the program), or None if
+    the state cannot be read."""
+    from pulumi import automation as auto
+
+    try:
+        stack = auto.select_stack(
+            stack_name,
+            project_name=_project_name(project),
+            program=lambda: None,
+            opts=auto.LocalWorkspaceOptions(work_dir=str(project)),
+        )
+        resources = (stack.export_stack().deployment or {}).get("resources", [])
+    except Exception:  # the state is unreadable: the parent assumes the worst
+        return None
+    roles = []
+    for resource in resources:
+        inputs = resource.get("inputs") or {}
+        organization_id, slug = inputs.get("organization_id"), inputs.get("slug")
+        if isinstance(organization_id, str) and isinstance(slug, str):
+            roles.append((organization_id, slug))
+    return roles
+
+
 def _worker(argv: list[str]) -> int:
     step, stack_name, project, log = argv
     result: dict[str, Any] = {
         "ok": True,
-        "planned": False,
         "changes": {},
         "deletes": [],
         "creates": [],
@@ -152,6 +174,8 @@ def _worker(argv: list[str]) -> int:
         errors = [line for line in lines if line.startswith("error:")]
         result["ok"] = False
         result["error"] = ((errors or lines or [type(exc).__name__])[0])[:300]
+        if step == "removals":
+            result["holds"] = _roles_in_state(stack_name, Path(project))
     print("FANOUT-RESULT " + json.dumps(result), flush=True)
     return 0 if result["ok"] else 1
 
@@ -188,7 +212,7 @@ def _run_one(step: str, stack: str, project: Path, logs: Path) -> Outcome:
                 [(r[0], r[1]) for r in data.get("deletes", [])],
                 [(r[0], r[1]) for r in data.get("creates", [])],
                 data.get("error", ""),
-                data.get("planned", False),
+                None if data.get("holds") is None else [(r[0], r[1]) for r in data["holds"]],
             )
     tail = (done.stderr.strip().splitlines() or ["no output"])[-1][:300]
     return Outcome(stack, step, False, seconds, error=f"worker exit {done.returncode}: {tail}")
@@ -221,25 +245,31 @@ def _fan(
     return outcomes
 
 
-def _held_back(removals: dict[str, Outcome], planned: dict[str, Outcome]) -> dict[str, str]:
-    """Stacks whose additions must wait: they would create a role another stack failed to
-    remove (its delete would clear the permissions they set)."""
-    pending = {role: stack for stack, o in removals.items() if not o.ok for role in o.deletes}
-    unknown = sorted(stack for stack, o in removals.items() if not o.planned)
+def _held_back(removals: dict[str, Outcome]) -> dict[str, str]:
+    """Stacks whose additions must wait: they would create a role that a stack whose
+    removals failed still holds (its later delete would clear the permissions they set)."""
+    pending: dict[Role, str] = {}
+    unreadable = []
+    for stack, outcome in removals.items():
+        if not outcome.ok:
+            if outcome.holds is None:
+                unreadable.append(stack)
+            pending.update({role: stack for role in outcome.holds or ()})
     held: dict[str, str] = {}
-    for stack, outcome in planned.items():
-        if outcome.creates and any(name != stack for name in unknown):
+    for stack, outcome in removals.items():
+        others = [name for name in unreadable if name != stack]
+        if outcome.creates and others:
             held[stack] = (
-                f"held back: it would create roles, and the preview of {', '.join(unknown)} "
-                "failed, so what they remove is unknown; fix them and run again"
+                f"held back: it would create roles, and the state of {', '.join(others)} "
+                "could not be read to tell which roles they hold; fix them and run again"
             )
             continue
         for role in outcome.creates:
             other = pending.get(role)
             if other is not None and other != stack:
                 held[stack] = (
-                    f"held back: it would create {role[1]} in {role[0]}, whose removal "
-                    f"from {other} failed; fix {other} and run again"
+                    f"held back: it would create {role[1]} in {role[0]}, which {other} "
+                    f"still holds and failed to remove; fix {other} and run again"
                 )
                 break
     return held
@@ -285,7 +315,7 @@ def main(argv: list[str]) -> int:
     if args.action == "up":
         removals = _fan("removals", stacks, args.concurrency, step("removals"))
         rows += [removals[s] for s in stacks]
-        held = _held_back(removals, removals)
+        held = _held_back(removals)
         ready = [s for s in stacks if s not in held]
         applied = _fan("up", ready, args.concurrency, step("up")) if ready else {}
         for stack in stacks:

@@ -288,3 +288,40 @@ def test_a_cli_killed_mid_up_then_cancel_then_a_rerun_adopts_every_role_once(
     # every role once in Karmo: the ones made before the kill were adopted, not created again
     assert len(sandbox.roles()) == sandbox.stats()["created"] == 20
     project.pulumi("preview", "--expect-no-changes", "--non-interactive")
+
+
+def test_a_failed_shard_stops_no_other_but_holds_back_the_one_that_would_adopt_its_role(
+    s3: S3Server, sandbox: SandboxServer, pulumi_bin: Path, pulumi_home: Path, tmp_path: Path
+) -> None:
+    project = _project(tmp_path / "failing", s3, pulumi_bin, pulumi_home, tmp_path)
+    project.write_program(ROLES)
+    organizations = [f"org_f{i}" for i in range(9)]
+    (project.directory / "organizations.json").write_text(json.dumps(organizations))
+    (project.directory / "shards.json").write_text("{}")
+    _stacks(project, sandbox, 3)
+    _fanout(project, "up", "--shards", "3")
+    moved = next(o for o in organizations if shard_of(o, 3) == 0)
+    added = next(f"org_n{i}" for i in range(100) if shard_of(f"org_n{i}", 3) == 2)
+    (project.directory / "shards.json").write_text(json.dumps({moved: 1}))
+    (project.directory / "organizations.json").write_text(json.dumps([*organizations, added]))
+    project.pulumi("config", "set", "--stack", "shard-0", "shards", "three")  # shard-0 fails
+
+    done = _fanout(project, "up", "--shards", "3", ok=False)
+    assert done.returncode == 1
+    table = done.stdout.split("| stack |", 1)[1]
+    assert "| shard-0 | removals | FAILED: error:" in table
+    assert (
+        f"| shard-1 | up | FAILED: held back: it would create org-billing in {moved}, which "
+        "shard-0 still holds and failed to remove; fix shard-0 and run again |"
+    ) in table
+    assert "| shard-2 | up | ok | 1 create," in table  # the others ran
+    assert "1 of 3 stacks ok; failed: shard-0, shard-1" in done.stdout
+    assert sandbox.permissions(added, "org-billing") == ["billing:read"]
+    assert sandbox.permissions(moved, "org-billing") == ["billing:read"]
+    assert moved in _roles_of(project, "shard-0")
+    assert moved not in _roles_of(project, "shard-1")
+
+    project.pulumi("config", "set", "--stack", "shard-0", "shards", "3")  # fixed: it moves
+    _fanout(project, "up", "--shards", "3")
+    assert sandbox.permissions(moved, "org-billing") == ["billing:read"]
+    assert moved in _roles_of(project, "shard-1")
