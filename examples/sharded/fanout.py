@@ -113,7 +113,9 @@ def _work(step: str, stack_name: str, project: Path, log: Path, result: dict[str
         write(f"--- {step} {stack_name}")
         if step == "preview":
             summary = stack.preview(on_output=write, on_event=collect, color="never")
-            result["changes"] = {str(k): v for k, v in summary.change_summary.items()}
+            result["changes"] = {
+                getattr(k, "value", str(k)): v for k, v in summary.change_summary.items()
+            }
         elif step == "removals":
             stack.preview(on_output=write, on_event=collect, color="never")
             if deletes:

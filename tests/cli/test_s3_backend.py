@@ -121,6 +121,15 @@ def test_the_sharded_example_four_shards_at_once_on_one_s3_backend(
     preview = _fanout(project, "preview", "--shards", "4")
     assert sandbox.stats().get("requests", 0) == 0, "a preview sends nothing"
     assert "4 of 4 stacks ok" in preview.stdout
+    assert "| shard-0 | preview | ok | " in preview.stdout
+    assert (
+        sum(
+            int(line.split(" create", 1)[0].rsplit("| ", 1)[1])
+            for line in preview.stdout.splitlines()
+            if line.startswith("| shard-") and " create" in line
+        )
+        == 24 + 4 + 4
+    )  # every role, and each shard's role set and stack
 
     up = _fanout(project, "up", "--shards", "4", "--concurrency", "4")
     assert "| shard-3 | up | ok |" in up.stdout
