@@ -8,6 +8,18 @@ resource, alternating, in the same run, for each N.
     python benchmarks/engine.py --n 1000 --parallel 32 --programs noop
     python benchmarks/engine.py --n 500 --profile /tmp/prof  # the engine's Go profiles
     python benchmarks/engine.py --n 1000 --programs noop sleep roles roleset
+    python benchmarks/engine.py --n 1000 --shards 4 --backend s3 --checkpoints both
+    python benchmarks/engine.py --quick --shards 2 --backend s3   # seconds; nothing timed
+
+``--backend s3`` keeps every stack's state in a bucket of moto's S3 server on 127.0.0.1
+(``moto[server]``, in the test extra) instead of a local directory. ``--shards K`` compares,
+for each N, one stack of N roles (N/10 organizations x 10 roles) with the same roles split
+by ``shard_of`` over K stacks: the K run at once (wall until the last ends, what one
+machine running the fan-out pays), then the largest shard alone on a fresh stack (what
+each job of a CI matrix pays); ``--checkpoints`` runs that with the engine's checkpoints
+(``on``), with ``PULUMI_SKIP_CHECKPOINTS=true`` (``skip``), or ``both``. It prints its own
+table and checks the issue's target: the largest shard alone takes at most 1/K of the
+one stack.
 
 Programs (``--programs``): ``noop``, a dynamic resource whose provider returns at once
 (benchmarks/providers.py); ``roles``, N ``OrganizationRole``; and two more to compare
@@ -52,6 +64,7 @@ created once). The exit status is 1 if an up failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -103,6 +116,15 @@ OrganizationRoleSet(
     organization_ids=[f"org_{{i}}" for i in range({n} // 10)],
     catalog={{f"org-role-{{j}}": {{"name": f"Role {{j}}"}} for j in range(10)}},
 )
+"""
+
+SHARDED = """
+from pulumi_karmo_roles import OrganizationRole, shard_of
+for i in range({n}):
+    organization = f"org_{{i // 10}}"
+    if shard_of(organization, {shards}) == {shard}:
+        OrganizationRole(f"role-{{i}}", organization_id=organization,
+                         slug=f"org-role-{{i % 10}}", name=f"Role {{i}}")
 """
 
 SLEEP = NOOP.replace("NoopProvider", "SleepProvider").replace('"Noop"', '"Sleep"')
@@ -235,6 +257,8 @@ def timed_up(
     state = work / f"state-{tag}"
     state.mkdir()
     env = cli_environment(bin_dir, state, work / "home")
+    if args.s3 is not None:
+        env.update(args.s3.environment(args.s3.new_bucket(), work))
     # The do-nothing provider is imported by the provider process from benchmarks/.
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(ROOT / "benchmarks"), env.get("PYTHONPATH")])
@@ -431,6 +455,170 @@ def report(results: list[Result], args: argparse.Namespace, header: str) -> bool
     return all(r.ok for r in results)
 
 
+@dataclass
+class ShardRun:
+    """One N split over K shards, with the engine settings of one variant."""
+
+    n: int
+    shards: int
+    checkpoints: str
+    one_stack: float = 0.0
+    at_once: float = 0.0
+    largest_alone: float = 0.0
+    largest: int = 0
+    failure: str = ""
+
+
+def _shard_project(
+    work: Path,
+    tag: str,
+    n: int,
+    shards: int,
+    shard: int,
+    bin_dir: Path,
+    sandbox: SandboxServer,
+    args: argparse.Namespace,
+    engine_env: dict[str, str],
+) -> Project:
+    state = work / f"state-{tag}"
+    state.mkdir()
+    env = cli_environment(bin_dir, state, work / "home")
+    if args.s3 is not None:
+        env.update(args.s3.environment(args.s3.new_bucket(), work))
+    env.update(args.engine_env)
+    env.update(engine_env)
+    project = Project(work / f"project-{tag}", env, secret=TOKEN)
+    project.write_program(SHARDED.format(n=n, shards=shards, shard=shard))
+    project.pulumi("stack", "init", "dev", "--non-interactive")
+    project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)
+    project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
+    return project
+
+
+def _ups_at_once(projects: list[Project], args: argparse.Namespace) -> tuple[float, str]:
+    """Start ``pulumi up`` of every project at once; the wall until the last ends, and the
+    first failure's last line ("" if none)."""
+    extra = [*UP, *(["--parallel", str(args.parallel)] if args.parallel else []), *args.up_arg]
+    started = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            p.command(*extra),
+            cwd=p.directory,
+            env=p.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for p in projects
+    ]
+    outputs = [process.communicate()[0] for process in processes]
+    wall = time.perf_counter() - started
+    for project, process, output in zip(projects, processes, outputs, strict=True):
+        project.check_output(Run(tuple(extra), process.returncode, output, ""), ok=False)
+        if process.returncode != 0:
+            lines = [line.strip() for line in output.splitlines() if "error" in line.lower()]
+            return wall, (lines or [f"exit {process.returncode}"])[-1][:300]
+    return wall, ""
+
+
+def _stage(
+    label: str,
+    parts: list[tuple[int, int]],
+    expected: int,
+    run: ShardRun,
+    work: Path,
+    bin_dir: Path,
+    sandbox: SandboxServer,
+    args: argparse.Namespace,
+) -> tuple[float, str]:
+    """``pulumi up`` of each (shards, shard) of ``parts`` at once, on fresh stacks."""
+    engine_env = {"PULUMI_SKIP_CHECKPOINTS": "true"} if run.checkpoints == "skip" else {}
+    projects = [
+        _shard_project(
+            work,
+            f"{label}-{run.n}-{run.checkpoints}-{shard}",
+            run.n,
+            shards,
+            shard,
+            bin_dir,
+            sandbox,
+            args,
+            engine_env,
+        )
+        for shards, shard in parts
+    ]
+    sandbox.reset()
+    sandbox.set_faults(latency_ms=args.latency_ms)
+    wall, failure = _ups_at_once(projects, args)
+    created = sandbox.stats().get("created", 0)
+    if not failure and created != expected:
+        failure = f"{created} roles created of {expected}"
+    print(
+        f"{label} N={run.n} K={run.shards} checkpoints {run.checkpoints}: {wall:.2f} s"
+        f"{' FAILED ' + failure if failure else ''}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return wall, failure
+
+
+def shard_comparison(
+    work: Path, bin_dir: Path, sandbox: SandboxServer, args: argparse.Namespace
+) -> list[ShardRun]:
+    """For each N and checkpoint variant: one stack, K at once, the largest shard alone."""
+    from pulumi_karmo_roles import shard_of
+
+    chosen = ["on", "skip"] if args.checkpoints == "both" else [args.checkpoints]
+    runs: list[ShardRun] = []
+    k = args.shards
+    for n in args.n:
+        sizes = [0] * k
+        for i in range(n):
+            sizes[shard_of(f"org_{i // 10}", k)] += 1
+        largest = max(range(k), key=lambda shard: sizes[shard])
+        for variant in chosen:
+            run = ShardRun(n, k, variant, largest=sizes[largest])
+            runs.append(run)
+            common = (run, work, bin_dir, sandbox, args)
+            run.one_stack, one = _stage("one", [(1, 0)], n, *common)
+            run.at_once, many = _stage("at-once", [(k, s) for s in range(k)], n, *common)
+            run.largest_alone, alone = _stage("alone", [(k, largest)], sizes[largest], *common)
+            run.failure = one or many or alone
+    return runs
+
+
+def shard_report(runs: list[ShardRun], header: str) -> bool:
+    """Print the shard table (Markdown) and the target; True if every up succeeded."""
+    print(header)
+    print()
+    print(
+        "| N | K | checkpoints | one stack | K at once | largest shard alone (roles) "
+        "| one stack / largest alone |"
+    )
+    print("| ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    for r in runs:
+        if r.failure:
+            print(f"| {r.n} | {r.shards} | {r.checkpoints} | FAILED: {r.failure} | | | |")
+            continue
+        print(
+            f"| {r.n} | {r.shards} | {r.checkpoints} | {r.one_stack:.2f} s | {r.at_once:.2f} s "
+            f"| {r.largest_alone:.2f} s ({r.largest}) | {r.one_stack / r.largest_alone:.2f} |"
+        )
+    print()
+    print("Targets:")
+    for r in runs:
+        if not r.failure:
+            share = r.largest_alone / r.one_stack
+            verdict = "met" if share <= 1 / r.shards else "MISSED"
+            print(
+                f"- N={r.n}, K={r.shards}, checkpoints {r.checkpoints}: largest shard alone "
+                f"<= 1/{r.shards} of one stack: {share:.3f}, {verdict}"
+            )
+    failed = [r for r in runs if r.failure]
+    print(f"- every up succeeded: {'FAILED' if failed else 'met'} ({len(runs)} comparisons)")
+    return not failed
+
+
 def _setting(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -468,7 +656,24 @@ def main() -> int:
     parser.add_argument(
         "--profile", type=Path, help="write the engine's Go CPU/memory profiles here"
     )
+    parser.add_argument(
+        "--backend", choices=["file", "s3"], default="file", help="state backend (file)"
+    )
+    parser.add_argument("--shards", type=int, help="compare one stack with K shards")
+    parser.add_argument(
+        "--checkpoints",
+        choices=["on", "skip", "both"],
+        default="on",
+        help="with --shards: the engine's checkpoints on, skipped, or both (on)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a tiny run (N=60, L=10 ms) that only shows it works"
+    )
     args = parser.parse_args()
+    if args.shards is not None and args.shards < 1:
+        parser.error("--shards must be at least 1")
+    if args.quick:
+        args.n, args.latency_ms = [60], 10.0
     args.engine_env = dict(args.engine_env)
     args.programs = [kind for kind in PROGRAMS if kind in args.programs]
 
@@ -481,7 +686,8 @@ def main() -> int:
         settings.append(f"--parallel {args.parallel}")
     settings += args.up_arg
     header = (
-        f"pulumi {version}, N={', '.join(map(str, args.n))}, L={args.latency_ms:g} ms, "
+        f"pulumi {version}, {args.backend} backend, "
+        f"N={', '.join(map(str, args.n))}, L={args.latency_ms:g} ms, "
         f"median of {args.runs} run{'s' if args.runs > 1 else ''}, {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.1f} at start, engine settings: "
         f"{', '.join(settings) or 'defaults'}"
@@ -490,9 +696,18 @@ def main() -> int:
     with (
         tempfile.TemporaryDirectory(prefix="karmo-engine-bench-") as tmp,
         SandboxServer(TOKEN, faults=Faults(latency_ms=args.latency_ms)) as sandbox,
+        contextlib.ExitStack() as stack,
     ):
         work = Path(tmp)
         (work / "home").mkdir()
+        args.s3 = None
+        if args.backend == "s3":
+            from tests.support.s3 import S3Server
+
+            args.s3 = stack.enter_context(S3Server(work / "moto.log"))
+        if args.shards is not None:
+            runs = shard_comparison(work, bin_dir, sandbox, args)
+            return 0 if shard_report(runs, header) else 1
         for run in range(args.runs):
             for n in args.n:
                 for kind in args.programs:  # alternate, so drift hits both alike

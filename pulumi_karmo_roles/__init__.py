@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import KarmoError
+from .sharding import Sharding, shard_of
 
 if TYPE_CHECKING:
     from .resource import OrganizationRole, OrganizationRoleArgs
@@ -29,7 +30,9 @@ __all__ = [
     "OrganizationRole",
     "OrganizationRoleArgs",
     "OrganizationRoleSet",
+    "Sharding",
     "__version__",
+    "shard_of",
 ]
 
 

@@ -256,8 +256,11 @@ class OrganizationRoleProvider(ResourceProvider):
             announce(
                 f"Karmo has no delete operation: {where} remains in Karmo with no "
                 "permissions (Pulumi cleared them: clear_permissions_on_delete is set). "
-                "Pulumi no longer manages it; remove it in Karmo or its access provider if "
-                "it must go."
+                "This stack no longer manages it; remove it in Karmo or its access provider "
+                "if it must go. If another resource or stack declares it now (a rename "
+                "without aliases, a replace, an organization moved to another shard), its "
+                "permissions are gone although its state lists them: run `pulumi up "
+                "--refresh` there with karmo:workosApiKey set, which sets them again."
             )
             return
         announce(

@@ -205,8 +205,11 @@ def test_delete_clears_managed_permissions_when_asked(
     assert (
         "warning: Karmo has no delete operation: role 'org-ops' in organization 'org_1' "
         "remains in Karmo with no permissions (Pulumi cleared them: "
-        "clear_permissions_on_delete is set). Pulumi no longer manages it; remove it in "
-        "Karmo or its access provider if it must go."
+        "clear_permissions_on_delete is set). This stack no longer manages it; remove it "
+        "in Karmo or its access provider if it must go. If another resource or stack "
+        "declares it now (a rename without aliases, a replace, an organization moved to "
+        "another shard), its permissions are gone although its state lists them: run "
+        "`pulumi up --refresh` there with karmo:workosApiKey set, which sets them again."
     ) in capsys.readouterr().err
 
 

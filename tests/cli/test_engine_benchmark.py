@@ -41,3 +41,38 @@ def test_engine_benchmark_prints_its_tables(pulumi_bin: Path, tmp_path: Path) ->
     assert "- ours <= 1.10 x do-nothing at N=1000: not run" in out
     assert "- serialized provider <= 120 characters per resource: 120, met" in out
     assert "- every up succeeded, no RecursionError: met (4 ups)" in out
+
+
+def test_engine_benchmark_compares_one_stack_with_shards_on_s3(
+    pulumi_bin: Path, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "engine.py"),
+            "--quick",
+            "--shards",
+            "2",
+            "--backend",
+            "s3",
+            "--checkpoints",
+            "both",
+        ],
+        env=cli_environment(pulumi_bin, tmp_path, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "s3 backend, N=60, L=10 ms" in out
+    for variant in ("on", "skip"):
+        row = re.search(rf"^\| 60 \| 2 \| {variant} \| (.*) \|$", out, re.MULTILINE)
+        assert row, out
+        cells = row.group(1).split(" | ")
+        assert re.fullmatch(r"\d+\.\d\d s", cells[0]), cells  # one stack
+        assert re.fullmatch(r"\d+\.\d\d s", cells[1]), cells  # both at once
+        assert re.fullmatch(r"\d+\.\d\d s \((\d+)\)", cells[2]), cells  # the larger alone
+        assert f"- N=60, K=2, checkpoints {variant}: largest shard alone <= 1/2" in out
+    assert "- every up succeeded: met (2 comparisons)" in out

@@ -17,6 +17,7 @@ What the test changes, the same for every example, and nothing else:
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pulumi_karmo_roles import Sharding
 from pulumi_karmo_roles.sandbox import SandboxServer
 from tests.support.cli import ROOT, Project, cli_environment
 from tests.support.secrets import TOKEN, aws_env
@@ -36,7 +38,11 @@ EXAMPLES = sorted(path for path in (ROOT / "examples").glob("*/Pulumi.*.yaml.exa
 
 def test_every_example_program_has_a_stack_config_example() -> None:
     programs = {p.parent.name for p in (ROOT / "examples").glob("*/__main__.py")}
-    assert programs == {p.parent.name for p in EXAMPLES} == {"basic", "multi-tenant", "production"}
+    assert (
+        programs
+        == {p.parent.name for p in EXAMPLES}
+        == {"basic", "multi-tenant", "production", "sharded"}
+    )
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.parent.name)
@@ -85,6 +91,14 @@ def test_example_lifecycle(
         assert len(sandbox.roles()) == len(roles)
         # The organizations the stack config names are the ones that got roles.
         named = set(re.findall(r"\borg_\w+", text))
+        if example.parent.name == "sharded":  # the shard's share of customers.json
+            shards = int(config["karmo-roles-sharded:shards"])
+            customers = json.loads((example.parent / "customers.json").read_text())
+            sharding = Sharding.from_file(example.parent / "shards.yaml", shards)
+            named = set(
+                sharding.select(customers, int(config["karmo-roles-sharded:shard"])).values()
+            )
+            assert named == {organization for organization, _ in sandbox.roles()}
         assert named
         assert named <= {organization for organization, _ in sandbox.roles()}
         if minted:
