@@ -29,6 +29,7 @@ import difflib
 import hashlib
 import json
 import re
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -394,6 +395,9 @@ def _events_dump(events: list[dict[str, Any]]) -> str:
 def capture() -> dict[str, str]:
     """Run every scenario: ``{file name: text}``."""
     bin_dir = pulumi_bin()
+    version = subprocess.run(
+        [str(bin_dir / "pulumi"), "version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     files: dict[str, str] = {}
     with (
         tempfile.TemporaryDirectory(prefix="karmo-review-") as tmp,
@@ -429,7 +433,7 @@ def capture() -> dict[str, str]:
     for name, text in files.items():
         for secret in (TOKEN, WORKOS_KEY, SECRET_NAME):
             assert secret not in text, f"{secret!r} is in {name}"
-    files["README.md"] = _index()
+    files["README.md"] = _index(version)
     return files
 
 
@@ -471,7 +475,7 @@ def _observe(scenario: Scenario, run: Run) -> None:
         assert '"[secret]"' in run.stdout
 
 
-def _index() -> str:
+def _index(version: str) -> str:
     lines = [
         "# Preview JSON captured from the real Pulumi CLI",
         "",
@@ -486,10 +490,10 @@ def _index() -> str:
     for scenario in scenarios():
         command = " ".join(scenario.command)
         lines.append(f"| `{scenario.name}.json` | {scenario.what} (`pulumi {command}`) |")
-    return "\n".join([*lines, "", FACTS]) + "\n"
+    return "\n".join([*lines, "", FACTS.replace("{version}", version)]) + "\n"
 
 
-FACTS = """## What these previews show (CLI v3.274.1)
+FACTS = """## What these previews show (CLI {version})
 
 - Top level: `config`, `steps`, `duration`, `changeSummary`; `diagnostics` and
   `maybeCorrupt` are left out when empty.
