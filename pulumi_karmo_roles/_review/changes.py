@@ -180,16 +180,12 @@ def _granted(before: tuple[str, ...] | None, after: tuple[str, ...] | None) -> t
 def _step_change(urn: str, step: Mapping[str, Any], change: Change) -> RoleChange | None:
     old = role_state(step.get("oldState"))
     new = role_state(step.get("newState"))
-    if change in ("create",) and new is None:
-        return None
-    if change in ("update", "replace", "delete") and old is None:
-        if change == "delete" or new is None:
-            return None
-        change = "create"  # no state before: whatever the op says, a new role
     if change == "delete":
-        assert old is not None
-        return _deleted(urn, old)
-    assert new is not None
+        return None if old is None else _deleted(urn, old)
+    if new is None:  # nothing declared to compare with: no change to tell
+        return None
+    if old is None:
+        change = "create"  # no state before: whatever the op says, a new role
     after = new.permissions
     known = after.values is not None or after.managed is False
     granted_after = after.sorted() if after.managed else ()

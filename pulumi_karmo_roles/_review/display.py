@@ -62,4 +62,4 @@ def exact(value: str | None, *, permission: bool = False) -> str | None:
 
 def marker_part(value: str, limit: int = 100) -> str:
     """A project's or stack's name as it may stand in the hidden marker comment."""
-    return _MARKER.sub("_", value[:limit]) or "_"
+    return _MARKER.sub("_", redact(value[: limit * 4])[:limit]) or "_"

@@ -45,7 +45,12 @@ def _parse(text: str, what: str) -> Any:
     except RecursionError:
         raise ReviewInputError(f"{what}: JSON nested too deep to be a preview") from None
     except json.JSONDecodeError as exc:
-        cut = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        tail = text[exc.pos :].rstrip()
+        cut = (
+            not tail
+            or exc.msg.startswith("Unterminated string")
+            or any(word.startswith(tail) for word in ("true", "false", "null"))
+        )
         reason = "cut short" if cut else f"invalid at line {exc.lineno} column {exc.colno}"
         raise ReviewInputError(f"{what}: not JSON ({reason})") from None
     except ValueError as exc:  # an integer of more digits than Python converts
