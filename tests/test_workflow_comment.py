@@ -155,7 +155,8 @@ class PullRequest:
 
 
 def marker(stack: str) -> str:
-    return f"<!-- karmo-roles review: acme-roles/{stack} -->\n"
+    """The first line of ``karmo-roles review``'s Markdown for ``stack``."""
+    return f"<!-- karmo-roles-review project=acme-roles stack={stack} -->\n"
 
 
 @pytest.fixture(params=WORKFLOWS, ids=lambda p: p.name)
