@@ -84,4 +84,5 @@ def review(
     if not stacks and project is not None and stack is not None:
         stacks = [StackReview(stack, project)]
     options = Options(tuple(deny), frozenset(fail_on))
-    return Review(stacks, findings(stacks, options), collector.ignored)
+    notes = [] if collector.events else collector.notes
+    return Review(stacks, findings(stacks, options), collector.ignored, notes)

@@ -43,6 +43,10 @@ class Collector:
         self._stacks: dict[tuple[str, str], _Stack] = {}
         self.ignored = 0
         """Steps or events without a usable URN."""
+        self.notes: list[str] = []
+        """What the reader should know of the documents themselves."""
+        self.events = False
+        """Whether an event log was read (it shows the drift a refresh's JSON hides)."""
 
     def _stack(self, urn: Urn) -> _Stack:
         key = (urn.project, urn.stack)
@@ -59,6 +63,7 @@ class Collector:
         recorded: dict[str, RoleState | None] = {}
         by_urn: dict[str, list[Mapping[str, Any]]] = {}
         urns: dict[str, Urn] = {}
+        ops: set[object] = set()
         for step in steps if isinstance(steps, list) else ():
             if not isinstance(step, Mapping):
                 self.ignored += 1
@@ -68,22 +73,33 @@ class Collector:
             if urn is None or not isinstance(raw, str):
                 self.ignored += 1
                 continue
+            ops.add(op)
+            self._stack(urn)  # a stack without changes (its Stack's `same` step) is named
             type_ = state_type(step.get("newState")) or state_type(step.get("oldState"))
             if not is_role_type(type_ if isinstance(type_, str) else urn.type):
                 if op not in _QUIET and isinstance(op, str):
                     self._stack(urn).others.add(raw)
                 continue
-            self._stack(urn)  # a stack whose roles are all unchanged is still reviewed
             urns[raw] = urn
             if op == "refresh":
                 self._refreshed(urn, raw, step, recorded)
             elif op in _REPLACE or op in _CHANGE:
                 by_urn.setdefault(raw, []).append(step)
+        # `pulumi refresh --json`: a role WorkOS no longer holds is a delete step of its
+        # own; a role removed from the program in `preview --refresh` has a refresh step.
+        refresh_only = "refresh" in ops and ops <= {"refresh", "delete", "same"}
+        if refresh_only:
+            self._refresh_note(document)
         for raw, found in by_urn.items():
-            ops = [step.get("op") for step in found]
             step = next((s for s in found if s.get("op") in _REPLACE), found[0])
-            replaced = any(op in _REPLACE for op in ops)
-            change = _step_change(raw, step, "replace" if replaced else _CHANGE[str(step["op"])])
+            kind = step.get("op")
+            if kind == "delete" and "refresh" in ops and raw not in recorded:
+                gone = _drift(raw, role_state(step.get("oldState"), "outputs"), None)
+                if gone is not None:
+                    self._add(urns[raw], gone)
+                continue
+            replaced = any(s.get("op") in _REPLACE for s in found)
+            change = _step_change(raw, step, "replace" if replaced else _CHANGE[str(kind)])
             if change is None:
                 continue
             if raw in recorded:
@@ -91,6 +107,17 @@ class Collector:
                 if drift is not None:
                     self._add(urns[raw], drift)
             self._add(urns[raw], change)
+
+    def _refresh_note(self, document: Mapping[str, Any]) -> None:
+        summary = document.get("changeSummary")
+        updates = summary.get("update") if isinstance(summary, Mapping) else None
+        if isinstance(updates, int) and updates > 0:
+            note = (
+                f"This refresh counts {updates} update(s) that its JSON does not show "
+                "(pulumi/pulumi#16278): review its event log (--event-log) for the drift."
+            )
+            if note not in self.notes:
+                self.notes.append(note)
 
     def _refreshed(
         self,
@@ -111,6 +138,7 @@ class Collector:
 
     def add_events(self, events: Iterable[Mapping[str, Any]]) -> None:
         """Add the drift found by ``pulumi refresh --preview-only --event-log``."""
+        self.events = True
         for event in events:
             outputs = event.get("resOutputsEvent")
             metadata = outputs.get("metadata") if isinstance(outputs, Mapping) else None

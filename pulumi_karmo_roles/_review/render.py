@@ -209,6 +209,7 @@ def markdown(review: Review, max_chars: int) -> str:
     s = _Style(markdown=True)
     head = [marker(review), f"### {_title(s, review)}", "", _summary(review), "",
             f"**{_verdict(review)}**", ""]  # fmt: skip
+    head += [f"> {note}\n" for note in review.notes]
 
     def heading(level: int, text: str) -> str:
         return f"\n{'#' * level} {text}\n"
@@ -228,7 +229,7 @@ def markdown(review: Review, max_chars: int) -> str:
 def text(review: Review, max_chars: int | None = None) -> str:
     """The review as text for a terminal (bounded by ``max_chars`` when given)."""
     s = _Style(markdown=False)
-    head = [_title(s, review), _summary(review), _verdict(review)]
+    head = [_title(s, review), _summary(review), _verdict(review), *review.notes]
 
     def heading(_level: int, title: str) -> str:
         return f"\n{title}"

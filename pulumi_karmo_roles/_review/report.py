@@ -33,6 +33,9 @@ class Review:
     """What the rules found, stack by stack."""
     ignored_steps: int = 0
     """Steps or events without a usable URN (left out)."""
+    notes: list[str] = field(default_factory=list)
+    """What the reader should know of the documents themselves (e.g. a refresh's JSON
+    that hides its drift)."""
 
     @property
     def blocking(self) -> bool:
@@ -71,6 +74,7 @@ class Review:
             ],
             "findings": findings,
             "blocking": self.blocking,
+            "notes": list(self.notes),
             "summary": {
                 "changes": self.counts(),
                 "findings": {rule: sum(f.rule == rule for f in self.findings) for rule in RULES},
