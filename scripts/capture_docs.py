@@ -140,6 +140,18 @@ def review(*names: str, options: tuple[str, ...] = ()) -> Callable[[], str]:
     return run
 
 
+def short_token() -> str:
+    """The error of a token too short to redact (``karmo:token`` set to ``t``)."""
+    from pulumi_karmo_roles._config import check_settings
+    from pulumi_karmo_roles.errors import ConfigurationError
+
+    try:
+        check_settings({"karmo:token": "t"}, {})
+    except ConfigurationError as exc:
+        return _shown(exc)
+    raise AssertionError("a one-character token was accepted")
+
+
 CAPTURES: dict[str, Callable[[], str]] = {
     "sandbox-help": sandbox_help,
     "validation-error": validation_error,
@@ -150,6 +162,7 @@ CAPTURES: dict[str, Callable[[], str]] = {
     "review-drift": review(
         options=("--event-log", "drift-refresh-preview-only.events.jsonl", "--fail-on", "drift")
     ),
+    "short-token": short_token,
 }
 
 
