@@ -5,7 +5,6 @@ a preview; the ones an operation needs are required only when it runs."""
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from collections.abc import Mapping
@@ -16,6 +15,8 @@ from pydantic import SecretStr
 
 from ._http.retry import DEFAULT_MAX_RETRIES, DEFAULT_RETRY_DEADLINE, DEFAULT_TIMEOUT, RetryPolicy
 from ._rules import DEFAULT_ACCESS_PROVIDER, access_provider_problem, clean_token
+from ._setting_rules import check_region, check_url, seconds
+from ._setting_rules import shown as _shown
 from .errors import ConfigurationError
 
 CONFIG_KEYS: dict[str, str] = {
@@ -142,12 +143,12 @@ def read_settings(stack_config: Mapping[str, str | None], environ: Mapping[str, 
         )
     url, url_source = lookup("karmo:apiUrl")
     if url is not None:
-        _check_url(url, url_source)
+        check_url(url, url_source)
     token, token_source = lookup("karmo:token")
     if token is not None and auth == "token":
         token = clean_token(token, token_source)
-    timeout = _seconds(*lookup("karmo:timeout"), default=DEFAULT_TIMEOUT, most=MAX_TIMEOUT)
-    retry_deadline = _seconds(
+    timeout = seconds(*lookup("karmo:timeout"), default=DEFAULT_TIMEOUT, most=MAX_TIMEOUT)
+    retry_deadline = seconds(
         *lookup("karmo:retryDeadline"), default=DEFAULT_RETRY_DEADLINE, most=MAX_RETRY_DEADLINE
     )
     retries_text, retries_source = lookup("karmo:maxRetries")
@@ -167,7 +168,11 @@ def read_settings(stack_config: Mapping[str, str | None], environ: Mapping[str, 
         workos_key = clean_token(workos_key, workos_key_source, "karmo:workosApiKey")
     workos_url, workos_url_source = lookup("karmo:workosApiUrl")
     if workos_url is not None:
-        _check_url(workos_url, workos_url_source)
+        check_url(workos_url, workos_url_source)
+    region, region_source = lookup("karmo:awsRegion")
+    # AWS_REGION belongs to every AWS tool: held to the rule only where it is used.
+    if region is not None and (auth == "aws-sigv4" or region_source == "karmo:awsRegion"):
+        check_region(region, region_source)
     check_proxy_environment(environ)
     return Settings(
         api_url=None if url is None else url.rstrip("/"),
@@ -176,11 +181,34 @@ def read_settings(stack_config: Mapping[str, str | None], environ: Mapping[str, 
         max_retries=max_retries,
         retry_deadline=retry_deadline,
         auth=auth,
-        aws_region=lookup("karmo:awsRegion")[0],
+        aws_region=region,
         workos_api_key=None if workos_key is None else SecretStr(workos_key),
         workos_api_url=(workos_url or DEFAULT_WORKOS_API_URL).rstrip("/"),
         access_provider=resolve_access_provider(stack_config, environ),
     )
+
+
+_NOT_READ_BY_DISCOVERY = (
+    "karmo:apiUrl",
+    "karmo:token",
+    "karmo:auth",
+    "karmo:awsRegion",
+    "karmo:accessProvider",
+)
+
+
+def read_workos_settings(environ: Mapping[str, str]) -> Settings:
+    """The settings a read from WorkOS alone uses (``karmo-roles discover``), from the
+    environment: ``WORKOS_API_KEY``, ``WORKOS_API_URL``, the timeout, retries and
+    deadline, and the proxy variables, checked as :func:`read_settings` checks them.
+    Karmo's URL, token and auth, the AWS region and the access provider are neither read
+    nor checked: a malformed one does not stop a discovery, which never uses them (it
+    declares what WorkOS holds, so it needs no access provider's rules).
+
+    :raises ConfigurationError: a setting it uses is malformed.
+    """
+    unused = {CONFIG_KEYS[key] for key in _NOT_READ_BY_DISCOVERY}
+    return read_settings({}, {k: v for k, v in environ.items() if k not in unused})
 
 
 def resolve_access_provider(
@@ -218,45 +246,6 @@ def program_access_provider(environ: Mapping[str, str] | None = None) -> str:
     if pulumi is not None:
         stack_config["karmo:accessProvider"] = pulumi.Config("karmo").get("accessProvider")
     return resolve_access_provider(stack_config, os.environ if environ is None else environ)
-
-
-def _shown(text: str) -> str:
-    """A setting's value in a message: bounded, control characters escaped."""
-    shown = repr(text[:80] + ("…" if len(text) > 80 else ""))
-    return shown
-
-
-def _seconds(text: str | None, source: str, *, default: float, most: float) -> float:
-    if text is None:
-        return default
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and 0 < seconds <= most):
-        raise ConfigurationError(
-            f"{source} must be a number of seconds above 0 and at most {most:g}, got "
-            f"{_shown(text)}."
-        )
-    return seconds
-
-
-def _check_url(url: str, source: str) -> None:
-    try:
-        parts = urlsplit(url)
-        usable = (
-            parts.scheme in ("http", "https")
-            and bool(parts.hostname)
-            and not (parts.query or parts.fragment)
-        )
-        parts.port  # noqa: B018 - raises ValueError for a malformed port
-    except ValueError:
-        usable = False
-    if not usable:
-        raise ConfigurationError(
-            f"{source} must be an http(s) base URL such as https://api.example.com/path, "
-            f"got {_shown(url)}."
-        )
 
 
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")

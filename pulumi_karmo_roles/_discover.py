@@ -16,15 +16,17 @@ import json
 import os
 import re
 import sys
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._config import read_settings
+from ._config import read_workos_settings
+from ._discover_files import check_writable, file_name, shown, write_new
 from ._http.session import Session
+from ._http.untrusted import clean
 from ._http.workos import WorkOSReader, WorkOSRole
+from ._rules import organization_id_problem
 from .catalog import Catalog
-from .errors import ConfigurationError, KarmoError
+from .errors import CatalogError, ConfigurationError, KarmoError
 
 Roles = dict[str, tuple[str, tuple[str, ...]]]
 """``{slug: (name, permissions)}``: what one organization holds."""
@@ -73,16 +75,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="write to this file instead of standard output; a directory when the "
         "organizations hold different roles (one catalog per group)",
     )
+    discover.add_argument(
+        "--force",
+        action="store_true",
+        help="replace files that exist (never through a symbolic link)",
+    )
     args = parser.parse_args(argv)
+    for organization_id in args.organization:  # before anything is read or written
+        problem = organization_id_problem(organization_id)
+        if problem:
+            print(f"karmo-roles: error: --organization: {_one_line(problem)}", file=sys.stderr)
+            return 2
     try:
-        return _discover(args.organization, args.format, args.program, args.output)
+        return _discover(args.organization, args.format, args.program, args.output, args.force)
     except (KarmoError, OSError) as exc:
         print(f"karmo-roles: error: {_one_line(str(exc))}", file=sys.stderr)
         return 1
 
 
-def _discover(organizations: list[str], format_: str, program: bool, output: str | None) -> int:
-    settings = read_settings({}, os.environ)
+def _discover(
+    organizations: list[str], format_: str, program: bool, output: str | None, force: bool
+) -> int:
+    settings = read_workos_settings(os.environ)
     if settings.workos_api_key is None:
         raise ConfigurationError(
             "WORKOS_API_KEY is not set: discovery reads the roles with a WorkOS API key "
@@ -107,11 +121,11 @@ def _discover(organizations: list[str], format_: str, program: bool, output: str
             held[organization_id] = _declarable(organization_id, reader.roles(organization_id))
     groups = _groups(held)
     if program:
-        _write(output, _program(groups))
+        _write(output, _program(groups), force)
         return 0
     if len(groups) == 1:
         ((organization_ids, roles),) = groups
-        _write(output, _catalog(roles, organization_ids, format_))
+        _write(output, _catalog(roles, organization_ids, format_), force)
         return 0
     if output is None:
         raise ConfigurationError(
@@ -120,26 +134,34 @@ def _discover(organizations: list[str], format_: str, program: bool, output: str
         )
     directory = Path(output)
     directory.mkdir(parents=True, exist_ok=True)
-    for organization_ids, roles in groups:
-        path = directory / f"{organization_ids[0]}.{format_}"
-        path.write_text(_catalog(roles, organization_ids, format_), encoding="utf-8")
-        print(f"karmo-roles: wrote {path} for {', '.join(organization_ids)}", file=sys.stderr)
+    paths = [directory / file_name(ids[0], format_) for ids, _ in groups]
+    check_writable(paths, force=force)  # nothing is written if one file cannot be
+    for path, (organization_ids, roles) in zip(paths, groups, strict=True):
+        write_new(path, _catalog(roles, organization_ids, format_), force=force)
+        print(
+            f"karmo-roles: wrote {shown(path)} for {', '.join(organization_ids)}",
+            file=sys.stderr,
+        )
     return 0
 
 
 def _declarable(organization_id: str, roles: list[WorkOSRole]) -> Roles:
-    """The roles a program can declare; any other is named on standard error."""
+    """The roles a program can declare, their text exactly WorkOS's; any other is left
+    out with one line on standard error that says why."""
     found: Roles = {}
     for role in roles:
         entry = {"name": role.name, "permissions": list(role.permissions)}
         try:
+            if role.altered:  # text that cannot be written as it is (the reader says why)
+                raise CatalogError(role.altered)
             # generic: what WorkOS holds passes WorkOS's own limits, whatever the stack says.
             Catalog.from_mapping(
-                {"roles": {role.slug: entry}}, source=role.slug, access_provider="generic"
+                {"roles": {role.slug: entry}}, source="WorkOS", access_provider="generic"
             )
         except KarmoError as exc:
             print(
-                f"karmo-roles: left out {organization_id}/{role.slug}: {_one_line(str(exc))}",
+                f"karmo-roles: left out {organization_id}/{clean(role.slug, 60)}: "
+                f"{clean(_one_line(str(exc)), 300)}",
                 file=sys.stderr,
             )
             continue
@@ -182,15 +204,24 @@ def _catalog(roles: Roles, organization_ids: list[str], format_: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# What a YAML double-quoted scalar cannot hold as itself: characters outside YAML's
+# printable set, the line breaks a YAML 1.1 reader folds (NEL, U+2028, U+2029), and a
+# byte-order mark. Everything else (ZWNJ, ZWJ, soft hyphens, private use, emoji newer
+# than Python's tables) is written as it is, so the file holds WorkOS's text byte for byte.
+_NOT_IN_YAML = re.compile(
+    "[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x85\u2028\u2029\ufeff]"
+)
+
+
 def _yaml_string(text: str) -> str:
-    """A YAML double-quoted scalar: JSON's escapes, which YAML shares, and every
-    character that is not printable escaped too (YAML would fold a line separator)."""
+    """A YAML double-quoted scalar that reads back as ``text`` exactly: JSON's escapes,
+    which YAML shares, and the characters YAML cannot hold as themselves escaped."""
     quoted = json.dumps(text, ensure_ascii=False)
-    return "".join(
-        ch
-        if ch == " " or not unicodedata.category(ch).startswith(("C", "Z"))
-        else (f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
-        for ch in quoted
+    return _NOT_IN_YAML.sub(
+        lambda m: (
+            f"\\u{ord(m.group()):04x}" if ord(m.group()) <= 0xFFFF else f"\\U{ord(m.group()):08x}"
+        ),
+        quoted,
     )
 
 
@@ -216,12 +247,11 @@ def _program(groups: list[tuple[list[str], Roles]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write(output: str | None, text: str) -> None:
+def _write(output: str | None, text: str, force: bool) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    with open(output, "w", encoding="utf-8") as stream:
-        stream.write(text)
+    write_new(Path(output), text, force=force)
 
 
 def _one_line(text: str) -> str:

@@ -360,19 +360,33 @@ def token_problem(token: str) -> str | None:
     return None
 
 
+TOKEN_MIN_LENGTH = 8
+"""The shortest credential accepted. Server text is redacted of every occurrence of the
+credential: a shorter one is a word or a fragment of one (with ``t``, a 422 read
+``Reques*** valida***ion failed``), and no real Karmo token or WorkOS key is that short;
+8 is also the usual floor for a secret a person chooses (NIST SP 800-63B)."""
+
+
 def clean_token(token: str, source: str, key: str = "karmo:token") -> str:
     """``token`` without surrounding whitespace (pasted secrets often end in a newline).
 
     :param key: the stack config key the token belongs in, for the advice.
-    :raises ConfigurationError: it is empty, or holds whitespace, a control or a
-        non-ASCII character inside; the message names ``source``, never the token.
+    :raises ConfigurationError: it is empty, shorter than :data:`TOKEN_MIN_LENGTH`, or
+        holds whitespace, a control or a non-ASCII character inside; the message names
+        ``source``, never the token.
     """
     token = token.strip()
+    what = "a WorkOS API key" if key == "karmo:workosApiKey" else "a Karmo token"
     problem = token_problem(token)
     if problem:
-        what = "a WorkOS API key" if key == "karmo:workosApiKey" else "a Karmo token"
+        problem += f": {what} is printable ASCII without spaces"
+    elif len(token) < TOKEN_MIN_LENGTH:
+        problem = (
+            f"is shorter than {TOKEN_MIN_LENGTH} characters: too short to tell apart from "
+            "ordinary text, so redacting it would garble every message from the server"
+        )
+    if problem:
         raise ConfigurationError(
-            f"{source} {problem}: {what} is printable ASCII without spaces. "
-            f"Set it again, e.g. `pulumi config set --secret {key} <value>`."
+            f"{source} {problem}. Set it again, e.g. `pulumi config set --secret {key} <value>`."
         )
     return token

@@ -392,8 +392,11 @@ class APIStatusError(APIError):
         text += ": " + "; ".join(said) if said else ""
         if attempts > 1 or note:
             text += f" (after {_attempts(attempts, note)})"
-        text = text.rstrip(". ") + ". " + (self.workos_hint if service == "WorkOS" else self.hint)
+        text = text.rstrip(". ") + ". " + self._hint(service)
         return text + (f" [request id {self.request_id}]" if self.request_id else "")
+
+    def _hint(self, service: str) -> str:
+        return self.workos_hint if service == "WorkOS" else self.hint
 
 
 class RedirectError(APIStatusError):
@@ -450,7 +453,8 @@ class PermissionDeniedError(APIStatusError):
 
 
 class NotFoundError(APIStatusError):
-    """404: the service (or its access provider) does not know the organization."""
+    """404: the service (or its access provider) does not know the organization; from
+    WorkOS, only with its ``entity_not_found`` code, else the URL setting is wrong."""
 
     hint = (
         "Karmo does not know this organization: check `organization_id` (in WorkOS mode "
@@ -461,6 +465,15 @@ class NotFoundError(APIStatusError):
         "WorkOS does not know this organization: check `organization_id` and that "
         "`karmo:workosApiKey` is a key of its WorkOS environment."
     )
+
+    def _hint(self, service: str) -> str:
+        if service == "WorkOS" and self.code != "entity_not_found":
+            return (
+                "This 404 is not WorkOS's answer about the organization (no "
+                "`entity_not_found`): check that `karmo:workosApiUrl` is WorkOS's API, "
+                "e.g. https://api.workos.com, with no path."
+            )
+        return super()._hint(service)
 
 
 class ConflictError(APIStatusError):

@@ -9,11 +9,10 @@ class as ``pulumi_karmo_roles.provider.OrganizationRoleProvider``: never move it
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -32,65 +31,28 @@ from ._config import (
     CONFIG_KEYS,
     Settings,
     check_settings,
-    read_settings,
     resolve_access_provider,
     resolve_settings,
 )
 from ._http.credentials import Credential, ServiceToken, sigv4_signer
 from ._http.karmo import KarmoClient
 from ._http.session import Session
-from ._http.workos import WorkOSReader, WorkOSRole
-from ._rules import (
-    ACCESS_PROVIDERS,
-    clear_permissions_on_delete_problem,
-    name_problem,
-    organization_id_problem,
-    permissions_problem,
-    slug_problem,
-    split_resource_id,
+from ._properties import (
+    CLEAR,
+    INPUT_PROPERTIES,
+    PROBLEMS,
+    Role,
+    Rules,
+    is_unknown,
+    outputs,
+    role_inputs,
 )
-from .errors import InputError, KarmoError, NotFoundError, PermissionsNotAppliedError
+from ._read_back import ReadBack
+from .errors import KarmoError, NotFoundError, PermissionsNotAppliedError
 
 __all__ = ["OrganizationRoleProvider"]
 
-INPUT_PROPERTIES = ("organization_id", "slug", "name", "permissions", "clear_permissions_on_delete")
-"""The resource's inputs, in the order failures are reported (``permissions`` and
-``clear_permissions_on_delete`` are optional)."""
-
-OUTPUT_PROPERTIES = (*INPUT_PROPERTIES, "role_id")
-"""The resource's outputs: the inputs plus Karmo's role id. The ``permissions`` output is
-the set Karmo was given, sorted and unique, or ``None`` when the role's permissions are
-unmanaged; ``clear_permissions_on_delete`` is a bool (false unless set)."""
-
 _REPLACE_PROPERTIES = ("organization_id", "slug")
-_CLEAR = "clear_permissions_on_delete"
-
-
-def _is_unknown(value: Any) -> bool:
-    return isinstance(value, Unknown)
-
-
-_Rules = dict[str, Callable[[Any], str | None]]
-
-# The rule of each input, for each access provider (karmo:accessProvider).
-_PROBLEMS: dict[str, _Rules] = {
-    access_provider: {
-        "organization_id": organization_id_problem,
-        "slug": functools.partial(slug_problem, access_provider=access_provider),
-        "name": functools.partial(name_problem, access_provider=access_provider),
-        "permissions": functools.partial(permissions_problem, is_unknown=_is_unknown),
-        "clear_permissions_on_delete": clear_permissions_on_delete_problem,
-    }
-    for access_provider in ACCESS_PROVIDERS
-}
-
-
-class _Role(NamedTuple):
-    organization_id: str
-    slug: str
-    name: str
-    permissions: list[str] | None  # sorted and unique; None: not managed by Pulumi
-    clear_permissions_on_delete: bool
 
 
 def build_session(settings: Settings) -> Session:
@@ -103,13 +65,6 @@ def build_session(settings: Settings) -> Session:
     )
 
 
-_NO_READ_BACK = (
-    "Karmo has no read endpoint: refresh keeps what the state recorded, so a role renamed, "
-    "changed or deleted in WorkOS is not visible; set `karmo:workosApiKey` (as a secret) "
-    "to read roles back from WorkOS."
-)
-
-
 class _Runtime:
     """What the provider holds in a provider process; never pickled."""
 
@@ -119,10 +74,8 @@ class _Runtime:
         self.session: Session | None = None
         self.access_provider: str | None = None  # None: not configured; see _rules()
         self.client: KarmoClient | None = None
-        self.reader: WorkOSReader | None = None
-        self.reader_known = False  # whether `reader` reflects the settings yet
+        self.read_back = ReadBack(self.lock)
         self.session_factory: Callable[[Settings], Session] = build_session
-        self.said_no_read_back = False
 
 
 class OrganizationRoleProvider(ResourceProvider):
@@ -206,7 +159,7 @@ class OrganizationRoleProvider(ResourceProvider):
         if (
             isinstance(permissions, list | tuple)
             and not any(f.property == "permissions" for f in failures)
-            and not any(map(_is_unknown, permissions))
+            and not any(map(is_unknown, permissions))
         ):
             inputs["permissions"] = sorted(set(permissions))
         return CheckResult(inputs, failures)
@@ -220,16 +173,16 @@ class OrganizationRoleProvider(ResourceProvider):
         changed = replaces + (["name"] if _changed(olds.get("name"), news.get("name")) else [])
         if _permissions_changed(olds.get("permissions"), news.get("permissions")):
             changed.append("permissions")
-        old_flag, new_flag = olds.get(_CLEAR), news.get(_CLEAR)
-        if _is_unknown(new_flag) or (old_flag is True) != (new_flag is True):
-            changed.append(_CLEAR)
+        old_flag, new_flag = olds.get(CLEAR), news.get(CLEAR)
+        if is_unknown(new_flag) or (old_flag is True) != (new_flag is True):
+            changed.append(CLEAR)
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """Upsert the role, then set its permissions if they are managed. Both calls are
         idempotent, so a create that failed halfway (or an existing role declared in code)
         converges on the same role when run again."""
-        role = _role_inputs(props, self._rules())
+        role = role_inputs(props, self._rules())
         client = self._client()
         upserted = client.upsert_role(role.organization_id, role.slug, role.name)
         if not upserted.created:
@@ -242,7 +195,7 @@ class OrganizationRoleProvider(ResourceProvider):
         permissions = self._apply_permissions(client, role, upserted.role_id)
         return CreateResult(
             f"{role.organization_id}/{role.slug}",
-            _outputs(role, upserted.role_id, permissions),
+            outputs(role, upserted.role_id, permissions),
         )
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
@@ -250,7 +203,7 @@ class OrganizationRoleProvider(ResourceProvider):
         a new permission set. Dropping ``permissions`` stops managing them, and a new
         ``clear_permissions_on_delete`` only changes what a later delete does: neither
         sends a request."""
-        role = _role_inputs(news, self._rules())
+        role = role_inputs(news, self._rules())
         client = self._client()
         role_id = olds.get("role_id")
         if role.name != olds.get("name") or not role_id:
@@ -262,7 +215,7 @@ class OrganizationRoleProvider(ResourceProvider):
             permissions = self._apply_permissions(client, role, role_id)
         else:
             permissions = role.permissions
-        return UpdateResult(_outputs(role, role_id, permissions))
+        return UpdateResult(outputs(role, role_id, permissions))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Read the role back from WorkOS, where Karmo's WorkOS mode stores it, when
@@ -279,39 +232,11 @@ class OrganizationRoleProvider(ResourceProvider):
         :raises InputError: the id is malformed, the slug names a WorkOS environment
             role, or (``get``) WorkOS has no such role.
         """
-        reader = self._reader()
-        if "role_id" in props:
-            recorded = {key: props.get(key) for key in OUTPUT_PROPERTIES}
-            if reader is None:
-                self._say_no_read_back()
-                return ReadResult(id_, recorded)
-            role = reader.role(str(recorded["organization_id"]), str(recorded["slug"]))
-            if role is None:
-                return ReadResult("", {})  # WorkOS no longer has it: gone from the state
-            return _read_back(id_, recorded, role)
-        organization_id, slug = split_resource_id(id_)
-        for key, from_id in (("organization_id", organization_id), ("slug", slug)):
-            given = props.get(key)
-            if isinstance(given, str) and given != from_id:
-                raise InputError(
-                    f"OrganizationRole id {id_!r} names {key} {from_id!r}, but the "
-                    f"resource was declared with {key} {given!r}"
-                )
-        outs: dict[str, Any] = dict.fromkeys(OUTPUT_PROPERTIES)
-        outs.update(organization_id=organization_id, slug=slug)
-        if reader is None:
-            name = props.get("name")
-            outs["name"] = name if isinstance(name, str) else None
-            return ReadResult(id_, outs)
-        found = reader.role(organization_id, slug)
-        if found is None:
-            raise InputError(
-                f"OrganizationRole.get: WorkOS has no organization role {slug!r} in "
-                f"organization {organization_id!r}"
-            )
-        outs.update(name=found.name, role_id=found.role_id, permissions=list(found.permissions))
-        outs[_CLEAR] = False
-        return ReadResult(id_, outs)
+        runtime = self._runtime
+        with runtime.lock:
+            stack_config = runtime.stack_config
+        reader = runtime.read_back.reader(stack_config, self._session)
+        return runtime.read_back.read(reader, id_, props)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         """Forget the role, and by default send nothing: Karmo has no delete operation, so
@@ -325,7 +250,7 @@ class OrganizationRoleProvider(ResourceProvider):
         """
         slug, organization_id = props.get("slug"), props.get("organization_id")
         where = f"role {slug!r} in organization {organization_id!r}"
-        if props.get(_CLEAR) is True and props.get("permissions") is not None:
+        if props.get(CLEAR) is True and props.get("permissions") is not None:
             with contextlib.suppress(NotFoundError):  # no role: nothing is granted
                 self._client().set_role_permissions(str(organization_id), str(slug), [])
             announce(
@@ -342,9 +267,7 @@ class OrganizationRoleProvider(ResourceProvider):
             "the role itself, use Karmo or its access provider."
         )
 
-    def _apply_permissions(
-        self, client: KarmoClient, role: _Role, role_id: str
-    ) -> list[str] | None:
+    def _apply_permissions(self, client: KarmoClient, role: Role, role_id: str) -> list[str] | None:
         if role.permissions is None:
             return None
         try:
@@ -365,8 +288,8 @@ class OrganizationRoleProvider(ResourceProvider):
         with runtime.lock:
             if runtime.session is not None:
                 runtime.session.close()
-            runtime.session = runtime.client = runtime.reader = None
-            runtime.reader_known = False
+            runtime.session = runtime.client = None
+            runtime.read_back.forget()
 
     def _session(self, settings: Settings) -> Session:
         runtime = self._runtime
@@ -375,13 +298,13 @@ class OrganizationRoleProvider(ResourceProvider):
                 runtime.session = runtime.session_factory(settings)
             return runtime.session
 
-    def _rules(self) -> _Rules:
+    def _rules(self) -> Rules:
         """The input rules for the configured access provider; not configured (a
         provider used directly), ``KARMO_ACCESS_PROVIDER`` or the default."""
         access_provider = self._runtime.access_provider
         if access_provider is None:
             access_provider = resolve_access_provider({}, os.environ)
-        return _PROBLEMS[access_provider]
+        return PROBLEMS[access_provider]
 
     def _client(self) -> KarmoClient:
         """The shared Karmo client, built on first use, as a view whose requests share one
@@ -403,51 +326,13 @@ class OrganizationRoleProvider(ResourceProvider):
                 client = runtime.client
         return client.operation()
 
-    def _reader(self) -> WorkOSReader | None:
-        """The shared WorkOS reader (its list answers shared by every read), or ``None``
-        without ``karmo:workosApiKey``; as a view with one retry deadline."""
-        runtime = self._runtime
-        with runtime.lock:
-            # Read the settings once per configuration, not for every role a refresh reads.
-            if not runtime.reader_known:
-                settings = read_settings(runtime.stack_config, os.environ)
-                if settings.workos_api_key is not None:
-                    runtime.reader = WorkOSReader(
-                        settings.workos_api_url,
-                        settings.workos_api_key.get_secret_value(),
-                        session=self._session(settings),
-                    )
-                runtime.reader_known = True
-            reader = runtime.reader
-        return None if reader is None else reader.operation()
-
-    def _say_no_read_back(self) -> None:
-        runtime = self._runtime
-        with runtime.lock:
-            said, runtime.said_no_read_back = runtime.said_no_read_back, True
-        if not said:
-            announce(_NO_READ_BACK, level="info")
-
-
-def _read_back(id_: str, recorded: dict[str, Any], role: WorkOSRole) -> ReadResult:
-    """The recorded outputs with what WorkOS holds, and the inputs later diffs compare."""
-    outs = {**recorded, "name": role.name, "role_id": role.role_id}
-    if recorded["permissions"] is not None:  # managed: compare what WorkOS holds
-        outs["permissions"] = list(role.permissions)
-    inputs = {k: outs[k] for k in ("organization_id", "slug", "name")}
-    if outs["permissions"] is not None:
-        inputs["permissions"] = outs["permissions"]
-    if outs.get(_CLEAR) is True:
-        inputs[_CLEAR] = True
-    return ReadResult(id_, outs, inputs)
-
 
 def _changed(old: Any, new: Any) -> bool:
     return isinstance(new, Unknown) or old != new
 
 
 def _permissions_changed(old: Any, new: Any) -> bool:
-    if _is_unknown(new) or (isinstance(new, list) and any(map(_is_unknown, new))):
+    if is_unknown(new) or (isinstance(new, list) and any(map(is_unknown, new))):
         return True
     if old is None or new is None:
         return (old is None) != (new is None)
@@ -455,33 +340,6 @@ def _permissions_changed(old: Any, new: Any) -> bool:
         return set(old) != set(new)
     except TypeError:  # not lists of strings: check refuses those; never raise here
         return bool(old != new)
-
-
-def _role_inputs(props: dict[str, Any], rules: _Rules) -> _Role:
-    problems = [p for p in (rules[key](props.get(key)) for key in INPUT_PROPERTIES) if p]
-    permissions = props.get("permissions")
-    if isinstance(permissions, list) and any(map(_is_unknown, permissions)):
-        problems.append("permissions holds values that are still unknown")
-    if problems:
-        raise InputError("Invalid OrganizationRole: " + "; ".join(problems))
-    return _Role(
-        props["organization_id"],
-        props["slug"],
-        props["name"],
-        None if permissions is None else sorted(set(permissions)),
-        props.get(_CLEAR) is True,
-    )
-
-
-def _outputs(role: _Role, role_id: str | None, permissions: list[str] | None) -> dict[str, Any]:
-    return {
-        "organization_id": role.organization_id,
-        "slug": role.slug,
-        "name": role.name,
-        "permissions": permissions,
-        _CLEAR: role.clear_permissions_on_delete,
-        "role_id": role_id,
-    }
 
 
 def _text(value: Any) -> str | None:

@@ -85,7 +85,8 @@ program (`__main__.py`) that each step edits:
 
 Commands that run the program go through `scripts/pulumi_inline.py` (the CLI built here
 has no Python language host: [why](../CONTRIBUTING.md#programs-run-inline));
-with a released CLI they are the same `pulumi` commands and print the same.
+with a released CLI they are the same `pulumi` commands and print the same, except that a
+failed preview there may also print the SDK's `Resource monitor has terminated` line.
 """
 
 
@@ -101,6 +102,24 @@ class Step:
     show_program: bool = False
     before: Callable[[Project, SandboxServer], None] | None = None
     """What happens first, outside the program (a change in the WorkOS dashboard)."""
+    after: Callable[[Project, SandboxServer], None] | None = None
+    """What undoes ``before`` for the next steps (a setting put back)."""
+
+
+def _token_in_plain_text(project: Project, sandbox: SandboxServer) -> None:
+    project.pulumi("config", "set", "--plaintext", "karmo:token", TOKEN)
+
+
+def _token_as_secret(project: Project, sandbox: SandboxServer) -> None:
+    project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
+
+
+def _timeout_out_of_range(project: Project, sandbox: SandboxServer) -> None:
+    project.pulumi("config", "set", "karmo:timeout", "1e10")
+
+
+def _no_timeout(project: Project, sandbox: SandboxServer) -> None:
+    project.pulumi("config", "rm", "karmo:timeout")
 
 
 def _rename_in_the_dashboard(project: Project, sandbox: SandboxServer) -> None:
@@ -198,6 +217,27 @@ STEPS = [
         program(slug="org-support-", name="Customer Support, for every region and every tier"),
         PREVIEW,
         ok=False,
+    ),
+    Step(
+        "A credential in plain text fails the preview",
+        "`karmo:token` set without `--secret` (so also `karmo:workosApiKey`) would be "
+        "written to the state unencrypted: the program refuses it, in one line that names "
+        "the fix, before anything is sent or written.",
+        program(),
+        PREVIEW,
+        ok=False,
+        before=_token_in_plain_text,
+        after=_token_as_secret,
+    ),
+    Step(
+        "A setting out of range fails the preview",
+        "`karmo:timeout` set to `1e10`: the provider refuses the setting at configure time, "
+        "in one line that names the key and the rule.",
+        program(),
+        PREVIEW,
+        ok=False,
+        before=_timeout_out_of_range,
+        after=_no_timeout,
     ),
     Step(
         "Without a WorkOS key, refresh keeps the recorded state",
@@ -298,6 +338,8 @@ def capture() -> str:
             if step.before is not None:
                 step.before(project, sandbox)
             run: Run = project.pulumi(*step.args, ok=step.ok)
+            if step.after is not None:
+                step.after(project, sandbox)
             exit_code, text = "", normalise(run.output, work)
             if not step.ok:
                 assert run.returncode != 0, run

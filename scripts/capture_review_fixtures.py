@@ -317,7 +317,9 @@ class Normaliser:
             r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})",
             raw,
         ):
-            self.provider_ids.setdefault(found, str(uuid.uuid5(uuid.NAMESPACE_URL, urn)))
+            # A provider created by this very preview has no id yet: keep it unknown.
+            if found != UNKNOWN:
+                self.provider_ids.setdefault(found, str(uuid.uuid5(uuid.NAMESPACE_URL, urn)))
 
     def learn(self, sandbox: SandboxServer) -> None:
         """Remember each role id the sandbox holds (roles the dashboard deletes later stay
@@ -423,6 +425,8 @@ def capture() -> dict[str, str]:
             run = project.pulumi(*args)
             _observe(scenario, run)
             files[f"{scenario.name}.json"] = _dump(normaliser.preview(run.stdout))
+            # What the normalisation keeps: every unknown value the CLI printed.
+            assert files[f"{scenario.name}.json"].count(UNKNOWN) == run.stdout.count(UNKNOWN)
             if scenario.event_log:
                 files[f"{scenario.name}.events.jsonl"] = _events_dump(
                     normaliser.events(log.read_text())
@@ -505,8 +509,10 @@ FACTS = """## What these previews show (CLI {version})
   `stackTrace` (normalised here: fixed timestamps, the program's own frames only).
 - A replace is one `replace` step; a removal a `delete` step with `oldState` only.
 - Unknown values are `"04da6b54-80e4-46f7-96ec-b56ff0331ba9"` (the organization id of
-  `tenant-viewer` in `unknown.json`); secrets `"[secret]"` (`name` in `secret.json`,
-  in the old and new state once recorded, and `__provider` everywhere). The event log
+  `tenant-viewer` in `unknown.json`, and the id in the provider reference of every step
+  of a new stack, whose provider the preview creates); secrets `"[secret]"` (`name` in
+  `secret.json`, in the old and new state once recorded, and `__provider` everywhere).
+  The event log
   holds secrets as `{"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
   "ciphertext": ...}` instead.
 - `preview --refresh`: a `refresh` step per resource (old = new = recorded), then an

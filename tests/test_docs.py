@@ -290,3 +290,26 @@ def test_demo_explains_a_missing_cli(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "the Pulumi CLI is not installed" in result.stderr
     assert "get.pulumi.com" in result.stderr
+
+
+def _page_section(page: Path, heading: str) -> str:
+    """The text under ``## heading`` of ``page``, up to the next heading of that level."""
+    text = page.read_text()
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def test_each_page_says_where_credentials_belong_when_pull_requests_are_previewed() -> None:
+    # A secret of the stack config is readable by a pull request's preview job (it holds
+    # the state's credentials and runs the pull request's code): the README's advice,
+    # `pulumi config set --secret karmo:token`, must point to where the token belongs then.
+    configure = _page_section(ROOT / "README.md", "Configure")
+    assert "(docs/pull-requests.md#where-each-credential-belongs)" in configure
+    for page, heading in (
+        (ROOT / "docs" / "pull-requests.md", "Where each credential belongs"),
+        (ROOT / "docs" / "authentication.md", "When pull requests are previewed"),
+    ):
+        text = " ".join(_page_section(page, heading).split())
+        for words in ("`KARMO_TOKEN`", "`WORKOS_API_KEY`", "deploy job", "stack config"):
+            assert words in text, (page.name, words)

@@ -2,8 +2,9 @@
 within ``karmo:retryDeadline`` plus a small fixed slack, in success or a ``KarmoError``
 whose text holds no secret (in any encoding), no control character and a bounded number
 of characters, while the process's memory stays bounded. Through the client, through
-the service-token mint, through the WorkOS reader (whose roles reach the state: cleaned
-too), and through ``python -m pulumi.dynamic``.
+the service-token mint, through the WorkOS reader (whose roles reach the state as WorkOS
+holds them, but never with a secret or a control character), and through
+``python -m pulumi.dynamic``.
 
 Deterministic by default (the ``deterministic`` hypothesis profile); with
 ``HYPOTHESIS_PROFILE=explore`` it searches ten times as many answers anew.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -45,6 +47,8 @@ MAX_TEXT = 5000  # a message, ten field errors, the request and the advice
 MAX_PEAK = 48 << 20  # Python allocations during one call
 BOMB_BYTES = 256 << 20
 EXAMPLES = 10 if os.environ.get("HYPOTHESIS_PROFILE") == "explore" else 1
+
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 @functools.cache
@@ -244,6 +248,12 @@ def check_outcome(outcome: object, elapsed: float, secrets: tuple[str, ...]) -> 
     assert not leaks(text, secrets), text
     assert text.isprintable(), repr(text)
     assert len(text) <= MAX_TEXT
+    # What code may inspect or log besides the message: cleaned as the message is.
+    for value in getattr(outcome, "meta", {}).values():
+        assert isinstance(value, str), repr(value)
+        assert not leaks(value, secrets), value
+        assert value.isprintable(), repr(value)
+        assert len(value) <= 80
 
 
 def measured(call: Callable[[], object]) -> tuple[object, float, int]:
@@ -321,7 +331,7 @@ def test_any_answer_to_the_workos_reader_ends_in_bounds(stage: Stage, play: Play
     assert peak <= MAX_PEAK, f"{peak >> 20} MiB"
     if outcome is not None and not isinstance(outcome, BaseException):
         assert isinstance(outcome, WorkOSRole)
-        assert outcome.name.isprintable()
+        assert not CONTROL.search(outcome.name + "".join(outcome.permissions))
         assert not leaks(outcome.name + "".join(outcome.permissions), (SECRET,))
 
 

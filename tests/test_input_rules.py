@@ -21,9 +21,10 @@ from pulumi.dynamic.config import Config
 from pulumi.output import UNKNOWN
 
 from pulumi_karmo_roles._http.karmo import KarmoClient
+from pulumi_karmo_roles._properties import INPUT_PROPERTIES
 from pulumi_karmo_roles._rules import BIDI_CONTROLS
 from pulumi_karmo_roles.errors import UnprocessableEntityError
-from pulumi_karmo_roles.provider import INPUT_PROPERTIES, OrganizationRoleProvider
+from pulumi_karmo_roles.provider import OrganizationRoleProvider
 from pulumi_karmo_roles.sandbox import SandboxServer
 from tests.support.secrets import TOKEN
 

@@ -7,6 +7,7 @@ import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
+from pulumi_karmo_roles._config import check_settings, read_settings
 from pulumi_karmo_roles.errors import (
     ConfigurationError,
 )
@@ -72,3 +73,44 @@ def test_a_pasted_token_through_the_engine(sandbox: SandboxServer) -> None:
         process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN + "\n"})
         assert process.create(VALID)[0] == "org_1/org-a"
         assert TOKEN not in process.stderr()
+
+
+SHORT = ["t", "abc", "1234567"]  # shorter than TOKEN_MIN_LENGTH (8)
+
+
+@pytest.mark.parametrize("key", ["karmo:token", "karmo:workosApiKey"])
+@pytest.mark.parametrize("short", SHORT)
+def test_a_credential_too_short_to_redact_fails_at_configure(key: str, short: str) -> None:
+    # With the token "t", redaction turned a 422 into "Reques*** valida***ion failed":
+    # a credential that short cannot be told apart from ordinary text.
+    config = {"karmo:apiUrl": "http://127.0.0.1:9", "karmo:token": TOKEN, key: short + "\n"}
+    with pytest.raises(ConfigurationError) as caught:
+        OrganizationRoleProvider().configure(ConfigureRequest(Config(config, "x")))
+    text = str(caught.value)
+    assert text.startswith(f"{key} is shorter than 8 characters: too short to tell apart")
+    assert "\n" not in text
+    assert f"`pulumi config set --secret {key} <value>`" in text
+    with pytest.raises(ConfigurationError, match=f"^{key} is shorter than 8"):
+        check_settings({key: short}, {})  # a preview, which needs no credentials
+
+
+def test_a_short_credential_from_the_environment_names_the_variable() -> None:
+    for variable in ("KARMO_TOKEN", "WORKOS_API_KEY"):
+        with pytest.raises(ConfigurationError, match=f"^{variable} is shorter than 8"):
+            check_settings({}, {variable: "short"})
+
+
+def test_eight_characters_are_enough() -> None:
+    settings = read_settings({"karmo:token": "12345678", "karmo:workosApiKey": "sk_12345"}, {})
+    assert settings.token is not None
+    assert settings.token.get_secret_value() == "12345678"
+
+
+@pytest.mark.parametrize("key", ["karmo:token", "karmo:workosApiKey"])
+def test_a_short_credential_through_the_engine(sandbox: SandboxServer, key: str) -> None:
+    with ProviderProcess() as process:
+        process.configure({"karmo:apiUrl": sandbox.url, "karmo:token": TOKEN, key: "t"})
+        with pytest.raises(EngineError) as caught:
+            process.check(VALID)
+        assert f"ConfigurationError: {key} is shorter than 8 characters" in caught.value.details
+        assert sandbox.stats().get("requests", 0) == 0

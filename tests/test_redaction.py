@@ -3,6 +3,7 @@ text takes time linear in its length."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import threading
@@ -12,6 +13,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pulumi_karmo_roles._http.credentials import ServiceToken
 from pulumi_karmo_roles._http.karmo import KarmoClient
@@ -39,9 +42,71 @@ def test_each_encoding_of_a_secret_is_redacted(encoding: str) -> None:
     assert redact(f"you sent {echoed}!", [SLASHED]) == "you sent ***!"
 
 
-def test_a_percent_encoded_secret_stays_case_sensitive_where_it_is_literal() -> None:
-    # Only the hex digits of an escape match either case, never the secret's letters.
-    assert redact(SLASHED.upper(), [SLASHED]) == SLASHED.upper()
+@pytest.mark.parametrize("offset", [0, 1, 2, 7])
+@pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])
+def test_a_secret_in_base64_is_redacted_whole_at_any_offset_in_a_blob(
+    offset: int, encode: Callable[[bytes], bytes]
+) -> None:
+    # Wherever the secret sits in a longer base64 blob, its middle characters are the
+    # same; the whole run goes, so no character mixing its first or last bits is left.
+    blob = encode(b"x" * offset + SLASHED.encode() + b'","n":1}').decode()
+    assert redact(f"echo: {blob}.", [SLASHED]) == "echo: ***."
+
+
+def test_a_short_secret_is_redacted_only_as_itself() -> None:
+    # A proxy's 3-character password: its hex and base64 forms would match ordinary text.
+    assert redact("pw1 cHcx 707731 PW1", ["pw1"]) == "*** cHcx 707731 ***"
+
+
+def test_html_named_references_of_every_kind_are_redacted() -> None:
+    said = json.dumps({"message": "sk&lowbar;test&UnderBar;k&sol;y&plus;Z&period;9-q"})
+    assert redact(said, ["sk_test_k/y+Z.9-q"]) == '{"message": "***"}'
+
+
+def test_a_numeric_reference_without_its_semicolon_is_redacted() -> None:
+    echoed = "".join(f"&#{ord(c)}" for c in SLASHED)  # HTML reads them without ";"
+    assert redact(f"<p>{echoed}</p>", [SLASHED]) == "<p>***</p>"
+
+
+secret_text = st.text(
+    st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-/+.~"),
+    min_size=8,
+    max_size=40,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    secret=secret_text,
+    encoding=st.sampled_from(sorted(ENCODINGS)),
+    before=st.text(max_size=30),
+    after=st.text(max_size=30),
+)
+def test_generated_echoes_of_generated_secrets_are_redacted(
+    secret: str, encoding: str, before: str, after: str
+) -> None:
+    echoed = ENCODINGS[encoding](secret)
+    redacted = redact(f"{before} {echoed} {after}", [secret])
+    assert echoed not in redacted
+    assert "***" in redacted
+
+
+def test_meta_values_are_cleaned_as_any_server_text() -> None:
+    said = f"req \x1b[2J{TOKEN}\n{base64.b64encode(TOKEN.encode()).decode()} " + "x" * 100_000
+
+    def reply(seen: Seen) -> Reply:
+        return Reply(500, {}, karmo_error(500, "no", meta={"requestId": said, "other": said}))
+
+    with HostileServer(reply) as server, KarmoClient(server.url, TOKEN, max_retries=0) as c:
+        with pytest.raises(KarmoError) as caught:
+            c.upsert_role("org_1", "org-a", "A")
+    meta = caught.value.meta  # type: ignore[attr-defined]
+    assert set(meta) == {"requestId"}
+    shown = meta["requestId"]
+    assert shown.startswith("req \\x1b[2J***\\n*** xxx")
+    assert shown.isprintable()
+    assert len(shown) <= 80
+    assert caught.value.request_id == shown  # type: ignore[attr-defined]
 
 
 def slashed_server(where: str) -> HostileServer:
@@ -135,6 +200,9 @@ PATHOLOGICAL = {
     "unclosed scripts": "<script " * 200_000,
     "escapes": "\\u00" * 300_000,
     "percent signs": "%2" * 500_000,
+    "one base64 run": "QUFB" * 250_000,
+    "echoes in one base64 run": (base64.b64encode(SLASHED.encode()).decode() + "A") * 40_000,
+    "hex digits": "6b72" * 250_000,
 }
 
 

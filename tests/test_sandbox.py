@@ -148,6 +148,56 @@ def test_admin_endpoints_over_http() -> None:
         assert _put(server.url + "/organizations/o/roles/org-a", {"name": "A"})[0] == 201
 
 
+def test_the_counters_count_only_the_apis_requests() -> None:
+    # The admin endpoints are the test's own instrument: their answers are not Karmo's
+    # (or WorkOS's) requests, and counting them made status_200 disagree with requests().
+    with SandboxServer(token="dev-token", workos_api_key="sk_test_1") as server:
+        base = server.url + "/_sandbox/"
+        _admin(base + "stats")
+        _admin(base + "roles")
+        _admin(base + "faults", "POST", {})
+        _admin(base + "reset", "POST", {})
+        stats = _admin(base + "stats")
+        assert isinstance(stats, dict)
+        assert not any(name.startswith(("status_", "workos_status_")) for name in stats), stats
+        assert server.requests() == []
+        assert _put(server.url + "/organizations/o/roles/org-a", {"name": "A"})[0] == 201
+        assert _put(server.url + "/organizations/o/roles/org-a", {"name": "B"})[0] == 200
+        _admin(base + "stats")
+        stats = server.stats()
+        assert (stats["requests"], stats["status_201"], stats["status_200"]) == (2, 1, 1)
+        assert len(server.requests()) == 2
+
+
+def test_the_faults_endpoint_answers_with_the_seed() -> None:
+    with SandboxServer(token="dev-token") as server:
+        url = server.url + "/_sandbox/faults"
+        answer = _admin(url, "POST", {"seed": 7})
+        assert answer == {**Faults().named(), "seed": 7}
+        assert _admin(url, "POST", {"latency-ms": 1}) == {
+            **Faults(latency_ms=1).named(),
+            "seed": 7,
+        }
+    with SandboxServer(token="dev-token", seed=3) as seeded:
+        assert _admin(seeded.url + "/_sandbox/faults", "POST", {}) == {
+            **Faults().named(),
+            "seed": 3,
+        }
+
+
+def test_an_unknown_fault_is_answered_with_every_known_name() -> None:
+    with SandboxServer(token="dev-token") as server:
+        url = server.url + "/_sandbox/faults"
+        settings = _admin(url, "POST", {})
+        assert isinstance(settings, dict)
+        status, answer = _admin_status(url, {"latency": 5})
+        assert status == 400
+        assert isinstance(answer, dict)
+        known = ", ".join(sorted(settings))
+        assert answer["error"] == f"unknown fault 'latency' (known: {known})"
+        assert "seed" in settings
+
+
 def test_rate_limit_window() -> None:
     now = [100.0]  # the window's clock moves only when the test says so
     with SandboxServer(token="dev-token", clock=lambda: now[0]) as server:
@@ -253,7 +303,7 @@ def test_every_fault_has_an_option_and_an_admin_name() -> None:
     with SandboxServer(token="dev-token") as server:
         changes = {name.replace("_", "-"): value for name, value in CHANGED.items()}
         answer = _admin(server.url + "/_sandbox/faults", "POST", changes)
-        assert answer == changes
+        assert answer == {**changes, "seed": None}
         assert dataclasses.asdict(server.faults) == CHANGED
         # The fields' own spelling, as SandboxServer.set_faults takes them, works too.
         assert _admin(server.url + "/_sandbox/faults", "POST", {"latency_ms": 0})
@@ -281,7 +331,10 @@ def test_the_options_set_the_faults() -> None:
         process.wait(timeout=5)
         if process.stdout is not None:
             process.stdout.close()
-    assert answer == {name.replace("_", "-"): value for name, value in CHANGED.items()}
+    assert answer == {
+        **{name.replace("_", "-"): value for name, value in CHANGED.items()},
+        "seed": 3,
+    }
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ WorkOS's limits on the Karmo face in ``workos`` mode."""
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import subprocess
@@ -15,7 +16,12 @@ from typing import Any
 import httpx
 import pytest
 
+from pulumi_karmo_roles._http.retry import RetryPolicy
+from pulumi_karmo_roles._http.session import Session
+from pulumi_karmo_roles._http.workos import WorkOSReader
 from pulumi_karmo_roles.sandbox import SandboxServer
+from pulumi_karmo_roles.sandbox._answers import Answer
+from pulumi_karmo_roles.sandbox._replays import KEPT, Replays
 
 KARMO_TOKEN = "dev-token"
 WORKOS_KEY = "sk_test_a1B2c3D4e5F6g7H8"
@@ -283,10 +289,26 @@ def test_an_unknown_organization_is_404() -> None:
 
 
 def test_unknown_routes_and_methods(workos: httpx.Client) -> None:
-    assert_workos_error(workos.get("/authorization/roles"), 404, "not_found")
+    assert_workos_error(workos.get("/authorization/permissions"), 404, "not_found")
+    assert_workos_error(workos.get(roles_path(slug="org-a") + "/permissions/p/x"), 404,
+                        "not_found")  # fmt: skip
     assert_workos_error(workos.delete(roles_path()), 405, "method_not_allowed")
     assert_workos_error(workos.get(roles_path(slug="org-a") + "/permissions"), 405,
                         "method_not_allowed")  # fmt: skip
+
+
+def test_environment_roles_are_read_only_here(server: SandboxServer, workos: httpx.Client) -> None:
+    server.add_environment_role("member", "Member")
+    for method, path in [
+        ("POST", "/authorization/roles"),
+        ("PATCH", "/authorization/roles/member"),
+        ("PUT", "/authorization/roles/member/permissions"),
+        ("POST", "/authorization/roles/member/permissions"),
+    ]:
+        answer = workos.request(method, path, json={})
+        error = assert_workos_error(answer, 405, "method_not_allowed")
+        assert "/_sandbox/environment_roles" in error["message"]
+    assert_workos_error(workos.get("/authorization/roles/nope"), 404, "entity_not_found")
 
 
 # --- changes behind Pulumi's back ----------------------------------------------------------
@@ -412,12 +434,52 @@ def test_a_dashboard_create_is_a_role_karmo_then_adopts(
     role = answer.json()
     assert (role["type"], role["slug"]) == ("OrganizationRole", "org-support")
     again = workos.post(roles_path(), json={"slug": "org-support", "name": "Support"})
-    assert_workos_error(again, 409, "role_slug_conflict")
+    assert_workos_error(again, 409, "organization_role_slug_conflict")
     adopted = karmo.put(f"/organizations/{ORG}/roles/org-support", json={"name": "Support"})
     assert (adopted.status_code, adopted.json()["id"]) == (200, role["id"])
     bad = workos.post(roles_path(), json={"slug": "org-bad-", "name": "N" * 49})
     error = assert_workos_error(bad, 422, "invalid_request_parameters")
     assert [e["field"] for e in error["errors"]] == ["slug", "name"]
+
+
+def test_only_what_the_face_carried_out_is_replayed_for_a_key(
+    server: SandboxServer, workos: httpx.Client
+) -> None:
+    key = {"Idempotency-Key": "k-1"}
+    body = {"slug": "org-a", "name": "A"}
+    wrong = workos.post(roles_path(), json=body, headers={**key, "Authorization": "Bearer x"})
+    assert wrong.status_code == 401
+    server.script({"status": 429, "retry_after": "0", "face": "workos"})
+    assert workos.post(roles_path(), json=body, headers=key).status_code == 429
+    created = workos.post(roles_path(), json=body, headers=key)
+    assert created.status_code == 201  # neither the 401 nor the 429 was kept for the key
+    assert workos.post(roles_path(), json=body, headers=key).content == created.content
+    other = workos.post(roles_path(), json={"slug": "org-b", "name": "B"}, headers=key)
+    assert other.content == created.content  # the key's first answer, whatever is sent
+    assert (ORG, "org-b") not in server.roles()
+    # A key is one POST's: a PATCH or a DELETE with one is carried out each time.
+    patch = {"Idempotency-Key": "k-2"}
+    assert workos.patch(roles_path(slug="org-a"), json={"name": "B"}, headers=patch).is_success
+    assert workos.delete(roles_path(slug="org-a"), headers=patch).status_code == 204
+    assert workos.delete(roles_path(slug="org-a"), headers=patch).status_code == 404
+    server.reset()  # forgets the keys with the roles
+    assert workos.post(roles_path(), json=body, headers=key).status_code == 201
+
+
+def test_the_oldest_keys_are_forgotten_first() -> None:
+    replays = Replays()
+    runs: list[int] = []
+
+    def run(n: int) -> Answer:
+        runs.append(n)
+        return Answer(201, str(n).encode())
+
+    for n in range(KEPT + 1):
+        replays.answer(f"k-{n}", functools.partial(run, n))
+    assert replays.answer(f"k-{KEPT}", lambda: run(-1)).content == str(KEPT).encode()
+    assert replays.answer("k-0", lambda: run(-2)).content == b"-2"  # forgotten: run again
+    assert runs[-1] == -2
+    assert len(runs) == KEPT + 2
 
 
 # --- faults, counting --------------------------------------------------------------------
@@ -523,8 +585,30 @@ def test_each_face_has_its_own_rate_limit_window() -> None:
     assert statuses == [200, 200, 429]
     assert karmo_status.status_code == 201
     assert_workos_error(limited, 429, "rate_limit_exceeded")
-    assert float(limited.headers["Retry-After"]) == pytest.approx(1.0)
+    assert limited.headers["Retry-After"] == "1"  # whole seconds, as WorkOS's SDKs read it
     assert later == 200
+
+
+def test_our_reader_waits_the_whole_seconds_the_window_asks_for() -> None:
+    now = [100.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the reader's wait moves the sandbox's clock
+        waits.append(seconds)
+        now[0] += seconds
+
+    with SandboxServer(KARMO_TOKEN, workos_api_key=WORKOS_KEY, clock=lambda: now[0]) as server:
+        server.set_faults(rate_limit_rps=1)
+        headers = {"Authorization": f"Bearer {WORKOS_KEY}"}
+        with httpx.Client(base_url=server.workos_url, headers=headers, trust_env=False) as c:
+            assert c.get(roles_path()).status_code == 200  # the window is full
+        now[0] += 0.25
+        with Session(retry_policy=RetryPolicy(max_retries=1), sleep=sleep) as session:
+            roles = WorkOSReader(server.workos_url, WORKOS_KEY, session=session).roles(ORG)
+        statuses = {k: v for k, v in server.stats().items() if k.startswith("workos_status")}
+    assert roles == []
+    assert waits == [1.0]  # the window freed in 0.75 s; WorkOS's SDKs read whole seconds
+    assert statuses == {"workos_status_200": 2, "workos_status_429": 1}
 
 
 def test_an_unusable_content_length_gets_a_workos_400(server: SandboxServer) -> None:

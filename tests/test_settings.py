@@ -59,7 +59,7 @@ def test_missing_url_and_token_name_both_ways_to_set_them() -> None:
 
 def test_missing_token_only() -> None:
     with pytest.raises(ConfigurationError) as caught:
-        resolve_settings({"karmo:apiUrl": "http://x"}, {})
+        resolve_settings({"karmo:apiUrl": "https://x"}, {})
     assert "KARMO_TOKEN" in str(caught.value)
     assert "KARMO_API_URL" not in str(caught.value)
 
@@ -71,17 +71,17 @@ def test_missing_token_only() -> None:
         ({"karmo:apiUrl": "ftp://karmo.example"}, "karmo:apiUrl must be"),
         (
             {"karmo:timeout": "soon"},
-            "karmo:timeout must be a number of seconds above 0 and at most 600",
+            "karmo:timeout must be a number of seconds from 0.001 to 600",
         ),
-        ({"karmo:timeout": "0"}, "karmo:timeout must be a number of seconds above 0"),
-        ({"karmo:timeout": "nan"}, "karmo:timeout must be a number of seconds above 0"),
+        ({"karmo:timeout": "0"}, "karmo:timeout must be a number of seconds from 0.001"),
+        ({"karmo:timeout": "nan"}, "karmo:timeout must be a number of seconds from 0.001"),
         (
             {"karmo:timeout": "1e10"},
-            "karmo:timeout must be a number of seconds above 0 and at most 600, got '1e10'",
+            "karmo:timeout must be a number of seconds from 0.001 to 600, got '1e10'",
         ),
         (
             {"karmo:retryDeadline": "7200"},
-            "karmo:retryDeadline must be a number of seconds above 0 and at most 3600",
+            "karmo:retryDeadline must be a number of seconds from 0.001 to 3600",
         ),
         ({"karmo:maxRetries": "21"}, "karmo:maxRetries must be a whole number from 0 to 20"),
         ({"karmo:maxRetries": "-1"}, "karmo:maxRetries must be a whole number"),

@@ -155,7 +155,8 @@ class PullRequest:
 
 
 def marker(stack: str) -> str:
-    return f"<!-- karmo-roles review: acme-roles/{stack} -->\n"
+    """The first line of ``karmo-roles review``'s Markdown for ``stack``."""
+    return f"<!-- karmo-roles-review project=acme-roles stack={stack} -->\n"
 
 
 @pytest.fixture(params=WORKFLOWS, ids=lambda p: p.name)
@@ -202,3 +203,32 @@ def test_a_review_without_its_marker_is_not_posted(pull_request: PullRequest) ->
     assert done.returncode == 1
     assert "does not start with the review's marker" in done.stdout
     assert pull_request.writes() == []
+
+
+def _review(name: str) -> str:
+    """``karmo-roles review``'s Markdown of a preview the real CLI printed."""
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "karmo-roles"), "review", name],
+        cwd=ROOT / "tests" / "fixtures" / "previews",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_the_reviews_of_two_pushes_share_one_comment(pull_request: PullRequest) -> None:
+    # Two pushes to one pull request: a rename, then a permission change, in stack dev.
+    pull_request.review("dev", _review("rename.json"))
+    assert pull_request.run().returncode == 0
+    assert [method for method, _ in pull_request.writes()] == ["POST"]
+    pull_request.review("dev", _review("permissions.json"))
+    assert pull_request.run().returncode == 0
+    assert [method for method, _ in pull_request.writes()] == ["PATCH"]
+    # Then a push that changes nothing: the same stack, the same comment.
+    pull_request.review("dev", _review("no-changes.json"))
+    assert pull_request.run().returncode == 0
+    assert [method for method, _ in pull_request.writes()] == ["PATCH"]
+    (ours,) = [body for i, body in pull_request.comments.items() if i != 7]
+    assert ours == _review("no-changes.json")

@@ -129,7 +129,7 @@ def failure_error(
         )
     if isinstance(failure, KarmoError):  # raised by a credential (a refused mint, no AWS keys)
         return failure
-    where = {"method": method, "path": path, "base_url": base_url, "service": service}
+    where = {"method": method, "path": path, "base_url": shown_url(base_url), "service": service}
     if isinstance(failure, httpx.TimeoutException):
         return APITimeoutError(
             **where, timeout=timeout, deadline=deadline, attempts=attempts, note=note
@@ -141,6 +141,15 @@ def failure_error(
     # An invalid header (a token that slipped past the checks), an unencodable value:
     # their text may quote the header, so only their kind is named.
     return RequestNotSentError(method=method, path=path, cause=type(failure).__name__)
+
+
+def shown_url(url: str) -> str:
+    """A base URL as an error quotes it: without ``user:password@``, escaped, bounded."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, tail = rest.partition("/")
+    if sep and "@" in authority:
+        url = f"{scheme}{sep}***@{authority.rpartition('@')[2]}{slash}{tail}"
+    return clean(url, 200)
 
 
 def deadline_note(elapsed: float, delay: float, deadline: float | None) -> str:

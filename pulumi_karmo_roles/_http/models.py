@@ -1,7 +1,8 @@
 """The bodies Karmo and WorkOS send back on success, parsed with pydantic: a role id
 (``id`` or ``roleId``), a minted token (``access_token`` or ``accessToken``), WorkOS's
 role objects and lists. Text parsed here is raw server text; the clients clean it before
-it is shown or stored. Error bodies are read by :mod:`.untrusted`."""
+it is shown, and keep from the state what must never reach it (see :mod:`.workos`).
+Error bodies are read by :mod:`.untrusted`."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ class WorkOSRoleBody(BaseModel):
     id: str = Field(min_length=1)
     slug: str
     name: str
-    type: str = "OrganizationRole"
+    type: str
+    """``OrganizationRole`` or ``EnvironmentRole`` (WorkOS always says which)."""
     permissions: list[str] = Field(default_factory=list)
 
 

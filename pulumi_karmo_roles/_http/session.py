@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote, urlsplit
 import httpx
 
 from .._version import __version__
+from ..errors import ConfigurationError
 from .body import ACCEPT_ENCODING, bound_answer
 from .credentials import Credential
 from .failures import deadline_note, environment_error, failure_error, is_retried, retried
@@ -125,6 +126,19 @@ class Session:
         deadline = self.retry_policy.deadline
         view._deadline = None if deadline is None else self._clock() + deadline
         return view
+
+    def time_left(self) -> float:
+        """Seconds an operation of this session may still take: what is left of its retry
+        deadline (from now, for a session that is no operation's view), or without a
+        deadline the longest its retries can take (each attempt at its timeout, each wait
+        at its cap). What a read waiting for another thread's answer is bounded by."""
+        policy = self.retry_policy
+        if policy.deadline is None:
+            wait = max(policy.max_delay, policy.max_retry_after)
+            return policy.max_attempts * self.timeout + policy.max_retries * wait
+        now = self._clock()
+        deadline = now + policy.deadline if self._deadline is None else self._deadline
+        return max(0.0, deadline - now)
 
     def request(
         self,
@@ -234,6 +248,14 @@ class Face:
     _service = ""
 
     def __init__(self, base_url: str, auth: Credential, session: Session, owns: bool) -> None:
+        # httpx would send it as Basic credentials, and errors quote the base URL.
+        if "@" in urlsplit(base_url).netloc:
+            if owns:
+                session.close()
+            raise ConfigurationError(
+                f"The {self._service} API URL must not carry a user name or password "
+                "(`user:password@`): the credential travels in a header."
+            )
         self.base_url = base_url.rstrip("/")
         self.session = session
         self._auth = auth

@@ -4,9 +4,9 @@ proxy, a gateway, a redirect) sends and an error message, a log record or a warn
 Every piece of server text passes through :func:`clean`, which
 
 1. redacts credentials: each secret in use (the token, minted tokens, proxy passwords),
-   also where the server echoed it JSON-escaped, percent-encoded or as HTML character
-   references, and anything shaped like a credential (``Bearer ...``, a JWT, an AWS
-   signature) becomes ``***``;
+   also where the server echoed it in another case, JSON-escaped, percent-encoded, as
+   HTML character references, in hex or in base64 (see :mod:`.echoes`), and anything
+   shaped like a credential (``Bearer ...``, a JWT, an AWS signature) becomes ``***``;
 2. escapes control, format and separator characters (``\\n``, ``\\x1b``, ``\\u202e``),
    so nothing rewrites the user's terminal or hides text;
 3. bounds the length.
@@ -18,7 +18,6 @@ Each step is linear in the length of its input, so no answer can make cleaning s
 
 from __future__ import annotations
 
-import functools
 import html
 import json
 import re
@@ -30,6 +29,7 @@ from typing import Any
 import httpx
 
 from ..errors import FieldError, status_name
+from .echoes import redact_secret
 from .models import is_json, load_json
 
 REDACTED = "***"
@@ -67,47 +67,22 @@ def _shape_replacement(match: re.Match[str]) -> str:
     return f"{head}{gap}{REDACTED}"
 
 
-def _hex(value: int, width: int) -> str:
-    """``value`` as hex digits, each matching either case."""
-    return "".join(f"[{d.lower()}{d.upper()}]" if d.isalpha() else d for d in f"{value:0{width}x}")
-
-
-def _encodings(ch: str) -> str:
-    """A pattern for one character of a secret as a server may echo it: as itself,
-    JSON-escaped, percent-encoded or as an HTML character reference."""
-    forms = [re.escape(ch)]
-    code = ord(ch)
-    if code > 0xFFFF:  # JSON escapes it as a surrogate pair
-        high, low = 0xD800 + ((code - 0x10000) >> 10), 0xDC00 + ((code - 0x10000) & 0x3FF)
-        forms.append(rf"\\u{_hex(high, 4)}\\u{_hex(low, 4)}")
-    else:
-        forms.append(rf"\\u{_hex(code, 4)}")
-    short = json.dumps(ch)[1:-1]
-    if short.startswith("\\") and not short.startswith("\\u"):
-        forms.append(re.escape(short))
-    if ch == "/":
-        forms.append(r"\\/")
-    forms.append("".join(f"%{_hex(byte, 2)}" for byte in ch.encode("utf-8")))
-    if ch == " ":
-        forms.append(r"\+")
-    forms.append(rf"&#0*{code};")
-    forms.append(rf"&#[xX]0*{_hex(code, 1)};")
-    return "(?:" + "|".join(forms) + ")"
-
-
-@functools.lru_cache(maxsize=64)
-def _secret_pattern(secret: str) -> re.Pattern[str]:
-    return re.compile("".join(_encodings(ch) for ch in secret))
-
-
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with each of ``secrets`` (however the server encoded it) and every
     credential-shaped run replaced by ``***``. Linear in the length of ``text``."""
-    for secret in secrets:
-        if secret:
-            text = _secret_pattern(secret).sub(REDACTED, text)
+    text = redact_secrets(text, secrets)
     for shape in _CREDENTIAL_SHAPES:
         text = shape.sub(_shape_replacement, text)
+    return text
+
+
+def redact_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` (however the server encoded it) replaced by
+    ``***``, and nothing else changed: for text that is kept as it is, where a run that
+    merely looks like a credential (``token=abc123``) may be a role's real name."""
+    for secret in secrets:
+        if secret:
+            text = redact_secret(text, secret, REDACTED)
     return text
 
 
@@ -239,8 +214,9 @@ def read_answer(response: httpx.Response, content: bytes, secrets: Iterable[str]
         message=text(message, 300),
         errors=errors,
         request_id=text(request_id, 80),
-        # meta is kept for code that inspects it; it is never part of a message.
-        meta={k: v for k, v in meta.items() if k in ("requestId", "request_id")},
+        # meta is kept for code that inspects it (never part of a message), cleaned as
+        # any server text is: it reaches whatever logs or shows the exception.
+        meta={k: text(v, 80) for k, v in meta.items() if k in ("requestId", "request_id")},
         body_excerpt=None,
         location=text(location, 200),
     )

@@ -62,17 +62,10 @@ def _answer(state: State, method: str, what: str, body: bytes) -> tuple[int, Any
 
 def _faults(state: State, body: bytes) -> tuple[int, Any]:
     """Change the faults (and reseed the dice); the caller holds the lock."""
-    injector = state.injector
     try:
         changes = json.loads(body or b"{}")
         if not isinstance(changes, dict):
             raise ValueError("faults must be a JSON object")
-        seed = changes.pop("seed", None)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"seed must be a whole number, got {seed!r}")
-        injector.faults.update(changes)
+        return 200, state.injector.configure(changes)
     except ValueError as exc:
         return 400, {"error": str(exc)}
-    if seed is not None:
-        injector.rng.seed(seed)
-    return 200, injector.faults.named()

@@ -5,6 +5,7 @@ carries out what is decided here; docs/sandbox.md lists every fault."""
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections import deque
@@ -47,16 +48,18 @@ class Faults:
     face: str | None = None
     """The face these faults apply to: ``karmo``, ``workos``, or ``None`` for both."""
 
-    def update(self, changes: dict[str, Any]) -> None:
+    def update(self, changes: dict[str, Any], also_known: tuple[str, ...] = ()) -> None:
         """Apply changes named as the command line's options (``latency-ms``) or as the
         fields (``latency_ms``); an unknown name or a value of the wrong type is an error
-        and changes nothing."""
+        and changes nothing. ``also_known``: names the caller handles itself, listed
+        among the known ones when a name is unknown."""
         types = {f.name: f.type for f in fields(self)}
         checked = {}
         for key, value in changes.items():
             name = key.replace("-", "_")
             if name not in types:
-                known = ", ".join(sorted(n.replace("_", "-") for n in types))
+                names = [*(n.replace("_", "-") for n in types), *also_known]
+                known = ", ".join(sorted(names))
                 raise ValueError(f"unknown fault {key!r} (known: {known})")
             if not _fits(value, str(types[name])):
                 raise ValueError(f"fault {key!r} must be {types[name]}, got {value!r}")
@@ -102,7 +105,11 @@ class Draw:
         """The answer a fault gives instead of the face's, or ``None``."""
         faults = self.faults
         if self.wait:
-            return _rate_limited(self.face, f"{max(self.wait, 0.001):.3f}", window=True)
+            # WorkOS's SDKs read whole seconds (or a date) only: round the wait up there.
+            seconds = (
+                math.ceil(self.wait) if self.face == "workos" else f"{max(self.wait, 0.001):.3f}"
+            )
+            return _rate_limited(self.face, str(seconds), window=True)
         if faults.not_configured and self.face == "karmo":
             return karmo_error(
                 503,
@@ -132,6 +139,30 @@ class Injector:
     clock: Callable[[], float] = time.monotonic
     """Monotonic seconds for the ``rate_limit_rps`` window."""
     windows: dict[str, deque[float]] = field(default_factory=dict)
+    seed: int | None = None
+    """The dice's last seed (``None``: never seeded)."""
+
+    def reseed(self, seed: int) -> None:
+        """Seed the dice, for repeatable runs."""
+        self.seed = seed
+        self.rng.seed(seed)
+
+    def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Apply fault settings and ``seed``, named as the command line's options; an
+        unknown name or a value of the wrong type is a ``ValueError`` and changes nothing.
+        Returns every setting, ``seed`` included."""
+        faults = dict(changes)
+        seed = faults.pop("seed", None)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(f"seed must be a whole number, got {seed!r}")
+        self.faults.update(faults, also_known=("seed",))
+        if seed is not None:
+            self.reseed(seed)
+        return self.settings()
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting, named as the command line's options, and ``seed``."""
+        return {**self.faults.named(), "seed": self.seed}
 
     def draw(self, face: str) -> Draw:
         """Take one request's scripted answer, roll and place in its face's window."""

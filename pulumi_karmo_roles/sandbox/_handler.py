@@ -74,7 +74,7 @@ class Handler(BaseHTTPRequestHandler):
         path, outside = (raw, False) if self.face == "workos" else _under_prefix(raw, prefix)
         state = self.server.state
         if path.startswith("/_sandbox/"):
-            self.face = "karmo"  # admin answers are counted with Karmo's, as they always were
+            self.face = "admin"  # not counted: the counters are the API's requests
             self._send(admin.answer(state, method, path.removeprefix("/_sandbox/"), body))
             return
         self._record(method, raw, body)
@@ -97,7 +97,9 @@ class Handler(BaseHTTPRequestHandler):
         if answer is None:
             authorization = self.headers.get("Authorization", "")
             if self.face == "workos":
-                answer = workos.answer(state, method, path, body, authorization)
+                answer = workos.answer(
+                    state, method, path, body, authorization, self.headers.get("Idempotency-Key")
+                )
             else:
                 answer = karmo.answer(
                     state,
@@ -176,8 +178,9 @@ class Handler(BaseHTTPRequestHandler):
         # Counted before it is sent: a client that has the answer finds it counted.
         status = answer.status
         counter = f"status_{status}" if self.face == "karmo" else f"{self.face}_status_{status}"
-        with self.server.state.lock:
-            self.server.state.stats[counter] += 1
+        if self.face != "admin":
+            with self.server.state.lock:
+                self.server.state.stats[counter] += 1
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + answer.content)
 
 

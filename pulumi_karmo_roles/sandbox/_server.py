@@ -83,7 +83,7 @@ class SandboxServer:
             injector=Injector(faults=faults or Faults(), clock=clock),
         )
         if seed is not None:
-            state.injector.rng.seed(seed)
+            state.injector.reseed(seed)
         self._server = Listener((host, port), state, self.prefix, tls)
         self._thread: threading.Thread | None = None
 
@@ -173,7 +173,7 @@ class SandboxServer:
         """Counters. The Karmo face: ``requests``, ``created``, ``updated``,
         ``permissions``, ``status_N``; the WorkOS face: ``workos_requests``,
         ``workos_status_N``, ``workos_created``, ``workos_updated``, ``workos_deleted``,
-        ``workos_permissions``; both: ``connections``."""
+        ``workos_permissions``; both: ``connections``. The admin endpoints are not counted."""
         with self._server.state.lock:
             return dict(self._server.state.stats)
 

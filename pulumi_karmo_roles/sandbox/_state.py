@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from .._rules import DEFAULT_ACCESS_PROVIDER
 from ._faults import Injector
+from ._replays import Replays
 from ._store import RoleStore
 
 
@@ -31,6 +32,8 @@ class State:
     seen: deque[dict[str, str]] = field(default_factory=lambda: deque(maxlen=1000))
     """The last API requests, of both faces."""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    replays: Replays = field(default_factory=Replays)
+    """The WorkOS face's first answers by ``Idempotency-Key`` (it has its own lock)."""
 
     def reset(self) -> None:
         """Forget roles, faults, scripted answers, counters, requests and tokens."""
@@ -39,3 +42,4 @@ class State:
         self.seen.clear()
         self.minted.clear()
         self.injector.reset()
+        self.replays.clear()

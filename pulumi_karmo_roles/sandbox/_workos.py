@@ -1,29 +1,37 @@
-"""The sandbox's WorkOS face: WorkOS's organization-role API over the role store the
-Karmo face writes to, so a test can read what Karmo wrote the way WorkOS shows it, and
-change a role behind Pulumi's back the way a person in the WorkOS dashboard would.
-docs/sandbox.md lists its endpoints and answers."""
+"""The sandbox's WorkOS face: WorkOS's organization-role API, as WorkOS's own SDK calls it,
+over the role store the Karmo face writes to, so a test can read what Karmo wrote the way
+WorkOS shows it, and change a role behind Pulumi's back the way a person in the WorkOS
+dashboard would. This module routes a request, checks the key and answers the reads
+(environment roles included); :mod:`._workos_changes` makes the changes. docs/sandbox.md
+lists its endpoints and answers."""
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-from typing import Any
+from collections.abc import Callable
 from urllib.parse import unquote
 
-from .._rules import PERMISSION_PATTERN, name_problem, organization_id_problem, slug_problem
+from .._rules import PERMISSION_PATTERN, name_problem, organization_id_problem
+from . import _workos_changes as changes
 from ._answers import Answer, json_answer, workos_error, workos_request_id
 from ._state import State
 from ._store import Role, new_role_id
+from ._workos_roles import Request, description_problem, not_found, role_object
 
 PATH_PREFIX = "/authorization/"
 """Every path of the WorkOS face starts with this."""
 
-DESCRIPTION_MAX_LENGTH = 150
-"""Longest role description WorkOS accepts, in characters."""
-
-_PATH = re.compile(r"/authorization/organizations/([^/]+)/roles(?:/([^/]+)(/permissions)?)?")
+_ORGANIZATION_ROLES = re.compile(
+    r"/authorization/organizations/(?P<organization>[^/]+)/roles"
+    r"(?:/(?P<slug>[^/]+)(?:/(?P<permissions>permissions)(?:/(?P<permission>[^/]+))?)?)?"
+)
+_ENVIRONMENT_ROLES = re.compile(
+    r"/authorization/roles(?:/(?P<slug>[^/]+)(?:/(?P<permissions>permissions))?)?"
+)
 _ENVIRONMENT_SLUG = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+__all__ = ["PATH_PREFIX", "answer", "environment_role", "role_object", "serves"]
 
 
 def serves(path: str) -> bool:
@@ -31,27 +39,54 @@ def serves(path: str) -> bool:
     return path.startswith(PATH_PREFIX)
 
 
-def role_object(slug: str, role: Role) -> dict[str, Any]:
-    """A role as WorkOS answers it."""
-    return {
-        "object": "role",
-        "id": role.role_id,
-        "slug": slug,
-        "name": role.name,
-        "description": role.description,
-        "type": "EnvironmentRole" if role.environment else "OrganizationRole",
-        "resource_type_slug": "organization",
-        "permissions": list(role.permissions),
-        "created_at": role.created_at,
-        "updated_at": role.updated_at,
-    }
-
-
-def answer(state: State, method: str, path: str, body: bytes, authorization: str) -> Answer:
-    """The WorkOS face's answer to one request (faults are applied before this)."""
-    match = _PATH.fullmatch(path)
+def answer(
+    state: State,
+    method: str,
+    path: str,
+    body: bytes,
+    authorization: str,
+    idempotency_key: str | None = None,
+) -> Answer:
+    """The WorkOS face's answer to one request (faults are applied before this). A POST
+    with an ``Idempotency-Key`` is answered as the first POST with that key was."""
+    match = _ORGANIZATION_ROLES.fullmatch(path) or _ENVIRONMENT_ROLES.fullmatch(path)
     if match is None:
         return workos_error(404, "not_found", f"No route for {method} {path}")
+    refused = _refused(state, authorization)
+    if refused is not None:
+        return refused
+    found = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
+    # What the path names: one permission of a role, its permissions, a role, or the roles.
+    shape = next((s for s in ("permission", "permissions", "slug") if s in found), "roles")
+    organization_id = found.get("organization")
+    if organization_id is None:
+        read = _ENVIRONMENT.get((method, shape))
+        if read is None:
+            return workos_error(
+                405,
+                "method_not_allowed",
+                f"{method} is not supported on {path}: the sandbox's environment roles are "
+                "read-only (add them with POST /_sandbox/environment_roles)",
+            )
+        return read(state, found.get("slug", ""))
+    if organization_id_problem(organization_id) or (
+        state.organizations is not None and organization_id not in state.organizations
+    ):
+        return workos_error(
+            404, "entity_not_found", f"Organization not found: '{organization_id}'."
+        )
+    handler = _ORGANIZATION.get((method, shape))
+    if handler is None:
+        return workos_error(405, "method_not_allowed", f"{method} is not supported on {path}")
+    request = Request(
+        state, organization_id, found.get("slug", ""), found.get("permission", ""), body
+    )
+    if method == "POST" and idempotency_key:
+        return state.replays.answer(idempotency_key, lambda: handler(request))
+    return handler(request)
+
+
+def _refused(state: State, authorization: str) -> Answer | None:
     key = state.workos_api_key
     if key is None:
         return workos_error(
@@ -62,138 +97,59 @@ def answer(state: State, method: str, path: str, body: bytes, authorization: str
         )
     if not secrets.compare_digest(authorization.encode(), f"Bearer {key}".encode()):
         return workos_error(401, "unauthorized", "Missing or invalid API key.")
-    organization_id = unquote(match.group(1))
-    slug = None if match.group(2) is None else unquote(match.group(2))
-    if organization_id_problem(organization_id) or (
-        state.organizations is not None and organization_id not in state.organizations
-    ):
-        return workos_error(
-            404, "entity_not_found", f"Organization not found: '{organization_id}'."
-        )
-    if slug is None:
-        if method == "GET":
-            return _list(state, organization_id)
-        if method == "POST":
-            return _create(state, organization_id, body)
-    elif match.group(3):
-        if method == "PUT":
-            return _set_permissions(state, organization_id, slug, body)
-    elif method == "GET":
-        return _get(state, organization_id, slug)
-    elif method == "PATCH":
-        return _update(state, organization_id, slug, body)
-    elif method == "DELETE":
-        return _delete(state, organization_id, slug)
-    return workos_error(405, "method_not_allowed", f"{method} is not supported on {path}")
+    return None
 
 
-def _list(state: State, organization_id: str) -> Answer:
-    with state.lock:
-        data = [role_object(s, r) for s, r in state.roles.environment.items()]
-        data += [role_object(s, r) for s, r in state.roles.in_organization(organization_id)]
+def _list(request: Request) -> Answer:
+    with request.state.lock:
+        roles = request.state.roles
+        data = [role_object(s, r) for s, r in roles.environment.items()]
+        data += [role_object(s, r) for s, r in roles.in_organization(request.organization_id)]
     return json_answer(200, {"object": "list", "data": data}, workos_request_id())
 
 
-def _get(state: State, organization_id: str, slug: str) -> Answer:
-    with state.lock:
-        role = state.roles.get(organization_id, slug) or state.roles.environment.get(slug)
-        found = None if role is None else role_object(slug, role)
+def _get(request: Request) -> Answer:
+    with request.state.lock:
+        roles = request.state.roles
+        role = roles.get(request.organization_id, request.slug) or roles.environment.get(
+            request.slug
+        )
+        found = None if role is None else role_object(request.slug, role)
     if found is None:
-        return _role_not_found(organization_id, slug)
+        return not_found(request)
     return json_answer(200, found, workos_request_id())
 
 
-def _create(state: State, organization_id: str, body: bytes) -> Answer:
-    payload = _json_object(body)
-    if payload is None:
-        return _invalid([("body", "must be a JSON object")])
-    problems = [(k, "is not allowed") for k in payload if k not in ("slug", "name", "description")]
-    slug = payload.get("slug")
-    for field, problem in (
-        ("slug", slug_problem(slug, "workos")),
-        ("name", name_problem(payload.get("name"), "workos")),
-        ("description", _description_problem(payload.get("description"))),
-    ):
-        if problem:
-            problems.append((field, problem.removeprefix(field + " ")))
-    if problems:
-        return _invalid(problems)
-    assert isinstance(slug, str)
+def _environment_list(state: State, _: str) -> Answer:
     with state.lock:
-        if state.roles.get(organization_id, slug) is not None:
-            created = None
-        else:
-            role = Role(new_role_id(), payload["name"], description=payload.get("description"))
-            state.roles.put(organization_id, slug, role)
-            state.stats["workos_created"] += 1
-            created = role_object(slug, role)
-    if created is None:
-        return workos_error(409, "role_slug_conflict", f"A role with slug '{slug}' already exists.")
-    return json_answer(201, created, workos_request_id())
+        data = [role_object(s, r) for s, r in state.roles.environment.items()]
+    return json_answer(200, {"object": "list", "data": data}, workos_request_id())
 
 
-def _update(state: State, organization_id: str, slug: str, body: bytes) -> Answer:
-    payload = _json_object(body)
-    if payload is None:
-        return _invalid([("body", "must be a JSON object")])
-    problems = [(k, "is not allowed") for k in payload if k not in ("name", "description")]
-    if "name" in payload:
-        problem = name_problem(payload["name"], "workos")
-        if problem:
-            problems.append(("name", problem.removeprefix("name ")))
-    problem = _description_problem(payload.get("description"))
-    if problem:
-        problems.append(("description", problem))
-    if problems:
-        return _invalid(problems)
-    updated = None
+def _environment_get(state: State, slug: str) -> Answer:
     with state.lock:
-        role = state.roles.get(organization_id, slug)
-        if role is not None:
-            role.name = payload.get("name", role.name)
-            if "description" in payload:
-                role.description = payload["description"]
-            role.touch()
-            state.stats["workos_updated"] += 1
-            updated = role_object(slug, role)
-    if updated is None:
-        return _role_not_found(organization_id, slug)
-    return json_answer(200, updated, workos_request_id())
+        role = state.roles.environment.get(slug)
+        found = None if role is None else role_object(slug, role)
+    if found is None:
+        return workos_error(404, "entity_not_found", f"Environment role not found: '{slug}'.")
+    return json_answer(200, found, workos_request_id())
 
 
-def _delete(state: State, organization_id: str, slug: str) -> Answer:
-    with state.lock:
-        role = state.roles.remove(organization_id, slug)
-        if role is not None:
-            state.stats["workos_deleted"] += 1
-    if role is None:
-        return _role_not_found(organization_id, slug)
-    return Answer(204, headers=workos_request_id())
-
-
-def _set_permissions(state: State, organization_id: str, slug: str, body: bytes) -> Answer:
-    payload = _json_object(body)
-    permissions = None if payload is None else payload.get("permissions")
-    if not isinstance(permissions, list):
-        return _invalid([("permissions", "must be an array of permission slugs")])
-    problems = [
-        (f"permissions[{i}]", "must be a permission slug (^[a-z0-9:._*-]+$)")
-        for i, p in enumerate(permissions)
-        if not (isinstance(p, str) and PERMISSION_PATTERN.fullmatch(p))
-    ]
-    if problems:
-        return _invalid(problems)
-    updated = None
-    with state.lock:
-        role = state.roles.get(organization_id, slug)
-        if role is not None:
-            role.permissions = sorted(set(permissions))
-            role.touch()
-            state.stats["workos_permissions"] += 1
-            updated = role_object(slug, role)
-    if updated is None:
-        return _role_not_found(organization_id, slug)
-    return json_answer(200, updated, workos_request_id())
+# (method, what the path names) -> the answer; what is not here is 405.
+_ORGANIZATION: dict[tuple[str, str], Callable[[Request], Answer]] = {
+    ("GET", "roles"): _list,
+    ("POST", "roles"): changes.create,
+    ("GET", "slug"): _get,
+    ("PATCH", "slug"): changes.update,
+    ("DELETE", "slug"): changes.delete,
+    ("PUT", "permissions"): changes.set_permissions,
+    ("POST", "permissions"): changes.add_permission,
+    ("DELETE", "permission"): changes.remove_permission,
+}
+_ENVIRONMENT: dict[tuple[str, str], Callable[[State, str], Answer]] = {
+    ("GET", "roles"): _environment_list,
+    ("GET", "slug"): _environment_get,
+}
 
 
 def environment_role(slug: str, name: str, permissions: list[str], description: str | None) -> Role:
@@ -205,7 +161,7 @@ def environment_role(slug: str, name: str, permissions: list[str], description: 
         raise ValueError(
             f"environment role slug must be lowercase letters, digits, '-' or '_', got {slug!r}"
         )
-    problem = name_problem(name, "workos") or _description_problem(description)
+    problem = name_problem(name, "workos") or description_problem(description)
     if problem:
         raise ValueError(f"environment role {slug!r}: {problem}")
     if not isinstance(permissions, list) or not all(
@@ -214,37 +170,4 @@ def environment_role(slug: str, name: str, permissions: list[str], description: 
         raise ValueError(f"environment role {slug!r}: permissions must be permission slugs")
     return Role(
         new_role_id(), name, sorted(set(permissions)), description=description, environment=True
-    )
-
-
-def _description_problem(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        return f"must be a string or null, got {type(value).__name__}"
-    if len(value) > DESCRIPTION_MAX_LENGTH:
-        return f"must be at most {DESCRIPTION_MAX_LENGTH} characters, got {len(value)}"
-    return None
-
-
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    try:
-        payload = json.loads(body or b"{}")
-    except ValueError:
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
-def _invalid(problems: list[tuple[str, str]]) -> Answer:
-    return workos_error(
-        422,
-        "invalid_request_parameters",
-        "Validation failed.",
-        errors=[{"field": f, "code": "invalid", "message": m} for f, m in problems],
-    )
-
-
-def _role_not_found(organization_id: str, slug: str) -> Answer:
-    return workos_error(
-        404, "entity_not_found", f"Role not found: '{slug}' in organization '{organization_id}'."
     )

@@ -2,6 +2,9 @@
 WorkOS dashboard shows in ``preview --refresh`` and ``up --refresh`` undoes it; a role
 deleted there leaves the state on ``refresh`` and ``up`` creates it again. Without a key
 a refresh changes nothing and says so once. WorkOS's limits fail a preview by default.
+Discovery round trips: what ``karmo-roles discover`` writes is declared, applied, and a
+refreshing preview then changes nothing, also for names that hold ZWNJ, ZWJ, soft hyphens
+or private-use characters.
 """
 
 from __future__ import annotations
@@ -176,6 +179,55 @@ def test_discovery_round_trip(new_project: NewProject, sandbox: SandboxServer) -
         )
     assert len(stack.resources()) == 5
     stack.preview("--refresh", "--expect-no-changes")
+
+
+# Valid names Python's str.isprintable() refuses: Persian with ZWNJ, an emoji joined with
+# ZWJ, soft hyphens, private-use characters, an emoji newer than some Pythons' tables.
+EXACT_NAMES = {
+    "org-persian": "\u0645\u062f\u06cc\u0631\u0627\u0646\u200c\u0645\u0627\u0644\u06cc",
+    "org-devs": "\U0001f469\u200d\U0001f4bb Devs",
+    "org-hyphen": "Ad\u00admin\u00adis\u00adtra\u00adtors",
+    "org-private": "Team \ue000\U000f0001",
+    "org-pink": "Pink \U0001fa77 heart",
+}
+
+
+def test_discovery_round_trip_keeps_every_valid_name_exactly(
+    new_project: NewProject, sandbox: SandboxServer
+) -> None:
+    dashboard = Dashboard(sandbox)
+    for slug, name in EXACT_NAMES.items():
+        dashboard.create("org_acme", slug, name, ["members:read"])
+    stack = new_project(
+        "from pulumi_karmo_roles import OrganizationRoleSet\n"
+        'OrganizationRoleSet.from_file("roles.yaml", "discovered", organization_ids=["org_acme"])\n'
+    )
+    discovered = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pulumi_karmo_roles._discover",
+            "discover",
+            "--organization",
+            "org_acme",
+        ],
+        capture_output=True,
+        env={**stack.env, "WORKOS_API_KEY": WORKOS_KEY, "WORKOS_API_URL": sandbox.workos_url},
+        timeout=120,
+        check=True,
+    )
+    assert discovered.stderr == b""
+    for name in EXACT_NAMES.values():
+        assert json.dumps(name, ensure_ascii=False).encode() in discovered.stdout  # as it is
+    (stack.directory / "roles.yaml").write_bytes(discovered.stdout)
+    with_read_back(stack, sandbox)
+    stack.up()
+    assert {r["outputs"]["slug"]: r["outputs"]["name"] for r in stack.resources().values()} == (
+        EXACT_NAMES
+    )
+    stack.preview("--refresh", "--expect-no-changes")
+    stack.pulumi("refresh", "--yes", "--non-interactive", "--expect-no-changes")
+    assert {slug: workos_role(sandbox, slug)[0] for slug in EXACT_NAMES} == EXACT_NAMES
 
 
 def workos_role(

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+from pathlib import Path
+from unittest.mock import ANY
 
 import pytest
 
 from pulumi_karmo_roles.sandbox import SandboxServer
-from tests.support.cli import ROLE_TYPE, ROOT, NewProject, Project
+from tests.support.cli import ROLE_TYPE, ROOT, NewProject, Project, Run
 
 pytestmark = pytest.mark.cli
 
@@ -141,3 +144,33 @@ def test_a_bad_catalog_file_fails_the_preview(
     assert "roles.org-admin.permissions[1]: 'Reports:Export' may contain only" in preview.output
     assert "roles.org-viewer.name: Input should be a valid string, got bool True" in preview.output
     assert sandbox.stats().get("requests", 0) == 0
+
+
+def test_a_catalog_path_is_the_projects_wherever_the_command_runs(
+    new_project: NewProject, sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    # As docs/role-sets.md writes it: a path relative to the project, as `pulumi` runs a
+    # program with the project directory as its working directory.
+    stack = new_project(
+        """
+        from pulumi_karmo_roles import OrganizationRoleSet
+
+        OrganizationRoleSet.from_file("roles.yaml", "customers", organization_ids=["org_acme"])
+        """
+    )
+    (stack.directory / "roles.yaml").write_text("roles:\n  org-admin:\n    name: Admin\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    args = ("up", "--yes", "--skip-preview", "--non-interactive", "--color=never")
+    done = subprocess.run(
+        stack.command(*args),
+        cwd=elsewhere,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    run = stack.check_output(Run(args, done.returncode, done.stdout, done.stderr), ok=True)
+    assert "No such file or directory" not in run.output, run
+    assert sandbox.roles() == {("org_acme", "org-admin"): (ANY, "Admin")}

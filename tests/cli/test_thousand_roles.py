@@ -1,8 +1,10 @@
-"""A thousand roles in one program, applied through the real Pulumi CLI (issue 18).
+"""A thousand roles in one program apply through the real Pulumi CLI: one ``pulumi up``
+creates each role once, with one upsert, and records every one with the id Karmo gave it.
 
-The Python SDK's provider serializer lengthens a chain of wrappers with every dynamic
-resource, and a program of plain dynamic resources whose provider pickles a dictionary
-dies with ``RecursionError`` near the 980th (pulumi/pulumi#17803; docs/performance.md).
+What could break it: the Python SDK's provider serializer lengthens a chain of wrappers
+with every dynamic resource, and a program of plain dynamic resources whose provider
+pickles a dictionary dies with ``RecursionError`` near the 980th (pulumi/pulumi#17803;
+docs/performance.md). This program registers past that point.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ and the ways a server may echo one."""
 
 from __future__ import annotations
 
+import base64
+import html.entities
 import json
 import re
 from collections.abc import Callable
@@ -51,4 +53,24 @@ ENCODINGS: dict[str, Callable[[str], str]] = {  # name: how a server writes a se
     "mixed": lambda s: "".join(
         (f"%{ord(c):02x}", f"\\u{ord(c):04x}", c)[i % 3] for i, c in enumerate(s)
     ),
+    "upper": str.upper,
+    "lower": str.lower,
+    "hex": lambda s: s.encode().hex(),
+    "hex-upper": lambda s: s.encode().hex().upper(),
+    "html-named": lambda s: named_references(s, first=True),  # sk&UnderBar;test&sol;...
+    "html-named-other": lambda s: named_references(s, first=False),  # sk&lowbar;test...
+    "base64": lambda s: base64.b64encode(s.encode()).decode(),
+    "base64-bearer": lambda s: base64.b64encode(f"Bearer {s}".encode()).decode(),
+    "base64-basic": lambda s: base64.b64encode(f"{s}:".encode()).decode(),  # HTTP Basic
+    "base64url-in-a-blob": lambda s: base64.urlsafe_b64encode(f'{{"k":"{s}"}}'.encode()).decode(),
 }
+
+
+def named_references(text: str, *, first: bool) -> str:
+    """``text`` with each character that has an HTML named reference written as one (the
+    first or the last of its names in alphabetical order)."""
+    names: dict[str, list[str]] = {}
+    for name, value in sorted(html.entities.html5.items()):
+        if name.endswith(";"):
+            names.setdefault(value, []).append(name)
+    return "".join(f"&{names[c][0 if first else -1]}" if c in names else c for c in text)
