@@ -386,3 +386,11 @@ def test_drift_in_an_event_log_with_the_engine_s_secret_objects() -> None:
         "drift", "A", "B", ("y",)
     )  # fmt: skip
     assert "1b47061264138c4ac30d75fd1eb44270" not in json.dumps(result.to_json())
+
+
+def test_an_organization_id_from_another_resource_is_unknown_in_the_cli_s_preview() -> None:
+    found = roles(review([fixture("unknown")]))
+    viewer = found[("create", "org-viewer")]
+    assert viewer["organization_id"] is None
+    assert viewer["unknown"] == ["organization_id"]
+    assert found[("create", "org-anchor")]["organization_id"] == "org_acme"
