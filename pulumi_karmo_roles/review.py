@@ -77,7 +77,8 @@ def review(
         raise ValueError("a deny pattern is empty")
     collector = Collector()
     for document in previews:
-        collector.add_preview(document)
+        if isinstance(document, Mapping):
+            collector.add_preview(document)
     for events in event_logs:
         collector.add_events(events)
     stacks = collector.stacks()

@@ -92,7 +92,7 @@ def steps(draw: st.DrawFn) -> Any:
     stack = draw(st.sampled_from(["dev", "prod", draw(hostile_text()) or "x"]))
     project = draw(st.sampled_from(["acme-roles", draw(hostile_text()) or "y"]))
     found: dict[str, Any] = {
-        "op": draw(st.sampled_from(OPS)),
+        "op": draw(st.one_of(st.sampled_from(OPS), json_values())),
         "urn": draw(st.one_of(st.just(urn(name, stack, project, parent)), json_values())),
     }
     for key in ("oldState", "newState"):
@@ -263,3 +263,18 @@ def test_a_100_mb_name_gives_a_bounded_review(
         if format_ == "markdown":
             check_markdown(out, 60_000)
     del before, after
+
+
+def test_steps_of_any_shape_are_left_out_not_raised_on() -> None:
+    u = urn("a")
+    odd: list[Any] = [
+        {"op": ["create"], "urn": u, "newState": {"type": ROLE_TYPE, "inputs": {}}},
+        {"op": {"x": 1}, "urn": u},
+        {"op": "create", "urn": ["x"]},
+        {"op": "update", "urn": u, "oldState": {"type": ROLE_TYPE, "inputs": {}}},
+        {"op": "create", "urn": "urn:pulumi:::::::"},
+        None, 7, "step", [],
+    ]  # fmt: skip
+    result = review([{"steps": odd}, "not a document"], event_logs=[[None, {"x": 1}]])  # type: ignore[list-item]
+    assert [len(s.roles) for s in result.stacks] == [0]
+    assert result.ignored_steps == 6

@@ -63,12 +63,12 @@ class Collector:
         recorded: dict[str, RoleState | None] = {}
         by_urn: dict[str, list[Mapping[str, Any]]] = {}
         urns: dict[str, Urn] = {}
-        ops: set[object] = set()
+        ops: set[str] = set()
         for step in steps if isinstance(steps, list) else ():
             if not isinstance(step, Mapping):
                 self.ignored += 1
                 continue
-            raw, op = step.get("urn"), step.get("op")
+            raw, op = step.get("urn"), _op(step)
             urn = parse_urn(raw)
             if urn is None or not isinstance(raw, str):
                 self.ignored += 1
@@ -77,7 +77,7 @@ class Collector:
             self._stack(urn)  # a stack without changes (its Stack's `same` step) is named
             type_ = state_type(step.get("newState")) or state_type(step.get("oldState"))
             if not is_role_type(type_ if isinstance(type_, str) else urn.type):
-                if op not in _QUIET and isinstance(op, str):
+                if op and op not in _QUIET:
                     self._stack(urn).others.add(raw)
                 continue
             urns[raw] = urn
@@ -91,15 +91,15 @@ class Collector:
         if refresh_only:
             self._refresh_note(document)
         for raw, found in by_urn.items():
-            step = next((s for s in found if s.get("op") in _REPLACE), found[0])
-            kind = step.get("op")
+            step = next((s for s in found if _op(s) in _REPLACE), found[0])
+            kind = _op(step)
             if kind == "delete" and "refresh" in ops and raw not in recorded:
                 gone = _drift(raw, role_state(step.get("oldState"), "outputs"), None)
                 if gone is not None:
                     self._add(urns[raw], gone)
                 continue
-            replaced = any(s.get("op") in _REPLACE for s in found)
-            change = _step_change(raw, step, "replace" if replaced else _CHANGE[str(kind)])
+            replaced = any(_op(s) in _REPLACE for s in found)
+            change = _step_change(raw, step, "replace" if replaced else _CHANGE[kind])
             if change is None:
                 continue
             if raw in recorded:
@@ -140,11 +140,11 @@ class Collector:
         """Add the drift found by ``pulumi refresh --preview-only --event-log``."""
         self.events = True
         for event in events:
-            outputs = event.get("resOutputsEvent")
+            outputs = event.get("resOutputsEvent") if isinstance(event, Mapping) else None
             metadata = outputs.get("metadata") if isinstance(outputs, Mapping) else None
             if not isinstance(metadata, Mapping):
                 continue
-            raw, op = metadata.get("urn"), metadata.get("op")
+            raw, op = metadata.get("urn"), _op(metadata)
             urn = parse_urn(raw)
             if urn is None or not isinstance(raw, str):
                 self.ignored += 1
@@ -171,6 +171,12 @@ class Collector:
             StackReview(s.stack, s.project, list(s.roles.values()), len(s.others))
             for s in self._stacks.values()
         ]
+
+
+def _op(step: Mapping[str, Any]) -> str:
+    """A step's (or event's) ``op``; ``""`` for anything that is not a string."""
+    op = step.get("op")
+    return op if isinstance(op, str) else ""
 
 
 def _granted(before: tuple[str, ...] | None, after: tuple[str, ...] | None) -> tuple[str, ...]:

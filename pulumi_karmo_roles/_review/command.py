@@ -139,6 +139,13 @@ def run(args: argparse.Namespace) -> int:
     except MemoryError:
         print("karmo-roles: error: out of memory reading the input", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug: still one line, and a failed gate rather than a pass
+        print(
+            f"karmo-roles: error: the review failed ({type(exc).__name__}: "
+            f"{plain(str(exc), 200)}); this is a bug in karmo-roles review, please report it",
+            file=sys.stderr,
+        )
+        return 2
     if args.format == "json":
         output = json.dumps(result.to_json(), indent=2, ensure_ascii=True) + "\n"
     elif args.format == "text":
