@@ -77,7 +77,9 @@ def _summary(review: Review) -> str:
     if counts["drift"]:
         line += f"; drift found in {counts['drift']} role{'s' if counts['drift'] != 1 else ''}"
     others = sum(stack.other_resources for stack in review.stacks)
-    line += f"; {others} other resource{'s' if others != 1 else ''} change"
+    line += {0: "; no other resource changes", 1: "; 1 other resource changes"}.get(
+        others, f"; {others} other resources change"
+    )
     if review.ignored_steps:
         line += f"; {review.ignored_steps} steps without a usable URN left out"
     return line + "."
@@ -94,7 +96,7 @@ def _verdict(review: Review) -> str:
     return "Nothing found by the rules."
 
 
-def _finding_sentences(s: _Style, findings: list[Finding]) -> list[str]:
+def _finding_sentences(s: _Style, findings: list[Finding], several: bool) -> list[str]:
     groups: dict[tuple[object, ...], list[Finding]] = {}
     for f in findings:
         key = (f.blocking, f.rule, f.stack, f.slug, f.permission, f.pattern)
@@ -110,8 +112,8 @@ def _finding_sentences(s: _Style, findings: list[Finding]) -> list[str]:
         )  # fmt: skip
         head = ("⛔ blocks: " if f.blocking else "") + (f"**{f.rule}**" if s.markdown else f.rule)
         slug = s.value(f.slug) if f.slug is not None else "(unknown)"
-        stack = s.value(f.stack)
-        lines.append(f"{head} in {stack}: {slug} in {at}: {_finding_text(s, f)}")
+        stack = f" in {s.value(f.stack)}" if several else ""
+        lines.append(f"{head}{stack}: {slug} in {at}: {_finding_text(s, f)}")
     return lines
 
 
@@ -137,7 +139,8 @@ def _blocks(review: Review, s: _Style, heading: Callable[[int, str], str]) -> li
     if review.findings:
         blocks.append(_Block(heading(4, "Findings"), "Findings", kept=False))
         blocks += [
-            _Block(f"- {line}", "Findings") for line in _finding_sentences(s, review.findings)
+            _Block(f"- {line}", "Findings")
+            for line in _finding_sentences(s, review.findings, len(review.stacks) > 1)
         ]
     for stack in review.stacks:
         blocks += _stack_blocks(stack, s, heading, several=len(review.stacks) > 1)

@@ -120,9 +120,9 @@ def _permissions_after(s: Style, change: RoleChange) -> str:
 
 def _left_behind(s: Style, change: RoleChange) -> str:
     if change.clear_permissions_on_delete and change.permissions_managed_before:
-        cleared = "its permissions" if not change.revoked else _listed(s, change.revoked)
+        cleared = f" ({_listed(s, change.revoked)})" if change.revoked else ""
         return (
-            f"the role stays in Karmo; {cleared} are cleared "
+            f"the role stays in Karmo; its permissions{cleared} are cleared "
             f"({s.literal('clear_permissions_on_delete')}). By hand: remove the role in "
             "Karmo or WorkOS if it must go"
         )
