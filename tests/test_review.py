@@ -394,3 +394,15 @@ def test_an_organization_id_from_another_resource_is_unknown_in_the_cli_s_previe
     assert viewer["organization_id"] is None
     assert viewer["unknown"] == ["organization_id"]
     assert found[("create", "org-anchor")]["organization_id"] == "org_acme"
+
+
+def test_several_stacks_each_have_their_heading_and_the_marker_names_them_in_order() -> None:
+    result = review([fixture("role-set"), fixture("create")])
+    markdown = result.to_markdown()
+    assert markdown.splitlines()[0] == (
+        "<!-- karmo-roles-review project=acme-tenants,acme-roles stack=prod,dev -->"
+    )
+    prod = markdown.index("#### <code>acme-tenants</code> / <code>prod</code>")
+    dev = markdown.index("#### <code>acme-roles</code> / <code>dev</code>")
+    assert prod < markdown.index("Updated (50)") < dev < markdown.index("Created (6)")
+    assert "- **wildcard** in <code>dev</code>:" in markdown

@@ -85,10 +85,10 @@ def test_max_chars_bounds_the_markdown(capsys: pytest.CaptureFixture[str], tmp_p
                     for i in range(300)))  # fmt: skip
     path = tmp_path / "p.json"
     path.write_text(json.dumps(doc))
-    code, out, _ = run(capsys, str(path), "--max-chars", "3000")
+    code, out, _ = run(capsys, str(path), "--max-chars", "4000")
     assert code == 0
-    assert len(out) <= 3000
-    assert "Cut to fit 3,000 characters" in out
+    assert len(out) <= 4000
+    assert "Cut to fit 4,000 characters" in out
 
 
 def test_a_preview_without_urns_can_be_named(

@@ -154,7 +154,7 @@ def test_any_document_gives_an_inert_bounded_review(document: Any, deny: list[st
     deny = [pattern for pattern in deny if pattern]
     result = review([document], deny=deny, fail_on=["delete", "drift"])
     check_markdown(result.to_markdown(), 60_000)
-    check_markdown(result.to_markdown(max_chars=2_000), 2_000)
+    check_markdown(result.to_markdown(max_chars=4_000), 4_000)
     check_inert(result.to_text())
     data = json.dumps(result.to_json(), ensure_ascii=True)
     check_inert(data)
@@ -278,3 +278,17 @@ def test_steps_of_any_shape_are_left_out_not_raised_on() -> None:
     result = review([{"steps": odd}, "not a document"], event_logs=[[None, {"x": 1}]])  # type: ignore[list-item]
     assert [len(s.roles) for s in result.stacks] == [0]
     assert result.ignored_steps == 6
+
+
+def test_long_names_in_many_stacks_still_fit_the_smallest_bound() -> None:
+    long = "</details>@x`|" * 150
+    doc = preview(
+        *(step("create", urn(f"r{i}", stack=f"s{i}{long}", project=f"p{long}"),
+               new=role_props(organization_id=long, slug=long, name=long,
+                              permissions=[long] * 60))
+          for i in range(30))
+    )  # fmt: skip
+    result = review([doc])
+    for max_chars in (4_000, 5_000, 60_000):
+        check_markdown(result.to_markdown(max_chars), max_chars)
+    assert "Cut to fit 4,000 characters" in result.to_markdown(4_000)

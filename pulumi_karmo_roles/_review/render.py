@@ -5,7 +5,7 @@ drift, deletions, replacements, updates, creations), so a cut to fit drops the l
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,11 +16,11 @@ from .sentences import FIRST_IDS, ORDER, grouped, organizations, sentence
 if TYPE_CHECKING:
     from .report import Review
 
-MIN_MAX_CHARS = 2_000
+MIN_MAX_CHARS = 4_000
 """The smallest bound the Markdown can keep (its head and the note of a cut)."""
 MARKER = "karmo-roles-review"
 """The hidden marker's name: ``<!-- karmo-roles-review project=P stack=S -->``."""
-_MARKED_STACKS = 20
+_MARKED = 200  # characters of names in the marker, for projects and for stacks
 
 
 @dataclass
@@ -53,14 +53,26 @@ class _Block:
 def marker(review: Review) -> str:
     """The hidden first line naming the project(s) and stack(s), for a workflow to
     find its earlier comment."""
-    projects = sorted({display.marker_part(s.project) for s in review.stacks}) or ["_"]
-    stacks = [display.marker_part(s.stack) for s in review.stacks[:_MARKED_STACKS]] or ["_"]
-    extra = len(review.stacks) - _MARKED_STACKS
-    names = ",".join(stacks) + (f",+{extra}" if extra > 0 else "")
-    return f"<!-- {MARKER} project={','.join(projects[:5])} stack={names} -->"
+    projects = _names(dict.fromkeys(display.marker_part(s.project) for s in review.stacks))
+    stacks = _names(display.marker_part(s.stack) for s in review.stacks)
+    return f"<!-- {MARKER} project={projects} stack={stacks} -->"
+
+
+def _names(names: Iterable[str]) -> str:
+    """Names joined by commas, at most :data:`_MARKED` characters (then ``,+N``)."""
+    kept: list[str] = []
+    size = more = 0
+    for name in names:
+        if more or size + len(name) + 1 > _MARKED:
+            more += 1
+            continue
+        kept.append(name)
+        size += len(name) + 1
+    return ",".join(kept or ["_"]) + (f",+{more}" if more else "")
 
 
 def _title(s: _Style, review: Review) -> str:
+    s = _Style(s.markdown, limit=60)
     if len(review.stacks) == 1:
         stack = review.stacks[0]
         return f"Karmo roles: {s.value(stack.project)} / {s.value(stack.stack)}"
@@ -182,13 +194,13 @@ def _fit(
 ) -> str:
     out = list(head)
     size = sum(len(line) + 1 for line in out)
-    reserve = 600
+    reserve = 700  # the note of a cut (sections named in at most 400 characters)
     left: list[str] = []
     dropped = 0
     pending: list[_Block] = []
     for block in blocks:
-        if not block.kept:
-            pending = [block]
+        if not block.kept:  # a heading: written with the first entry under it
+            pending.append(block)
             continue
         add = [*pending, block]
         cost = sum(len(b.text) + 2 for b in add)
@@ -219,6 +231,8 @@ def markdown(review: Review, max_chars: int) -> str:
 
     def note(dropped: int, left: list[str]) -> str:
         sections = "; ".join(left[:5]) + ("; …" if len(left) > 5 else "")
+        if len(sections) > 400:  # long stack names: name none rather than cut one
+            sections = f"{len(left)} sections"
         return (
             f"\n> **Cut to fit {max_chars:,} characters:** {dropped} more entries left out "
             f"({sections}). The whole review: `karmo-roles review --format json` or "
