@@ -11,6 +11,7 @@
     ├── ServiceTokenError             Karmo would not issue a usable service token
     ├── PermissionsNotAppliedError    the role was written, its permissions were not
     ├── RequestNotSentError           a request could not be built or sent at all
+    ├── ReviewInputError (ValueError) a file to review is not a preview's JSON or event log
     └── APIError                      talking to Karmo (or, to read back, WorkOS) failed
         ├── APIConnectionError        it could not be reached
         │   └── APITimeoutError       it did not answer within the timeout or deadline
@@ -56,6 +57,7 @@ __all__ = [
     "RateLimitError",
     "RedirectError",
     "RequestNotSentError",
+    "ReviewInputError",
     "ServiceTokenError",
     "UnprocessableEntityError",
     "UsageError",
@@ -93,6 +95,12 @@ class DuplicateRoleError(InputError):
     """Two resources in one program declare the same role (organization id and slug):
     they would overwrite each other on every ``pulumi up``. The message names both and
     their URNs. Lookups with ``OrganizationRole.get`` are not declarations."""
+
+
+class ReviewInputError(KarmoError, ValueError):
+    """What ``karmo-roles review`` (or :func:`pulumi_karmo_roles.review.load_preview`) was
+    given is not what ``pulumi preview --json`` or ``--event-log`` writes, or cannot be
+    read: one line that says which and why."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@
     .venv/bin/python scripts/capture_docs.py --check   # exit 1 with a diff if one is stale
 
 A captured block is a fenced block right after a ``<!-- captured: NAME -->`` line; NAME
-says what produces it (``CAPTURES``). Nothing in those blocks is typed by hand:
+says what produces it (``CAPTURES``). Markdown shown as it renders (a pull-request
+comment) sits between ``<!-- captured: NAME (rendered) -->`` and ``<!-- end of
+capture -->`` lines instead. Nothing in those blocks is typed by hand:
 ``karmo-sandbox --help`` is run, and each error message is raised by the package (the
 422 by the client against the sandbox). Request ids differ on every run, so ``--check``
 compares with them masked. tests/test_docs.py runs ``--check``.
@@ -24,7 +26,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-MARKER = re.compile(r"^<!-- captured: ([a-z-]+) -->\n```(\w*)\n(.*?)^```$", re.S | re.M)
+# The fence may be longer than three backticks, for a capture that holds fences itself.
+MARKER = re.compile(r"^<!-- captured: ([a-z-]+) -->\n(````*)(\w*)\n(.*?)^\2$", re.S | re.M)
+RENDERED = re.compile(
+    r"^<!-- captured: ([a-z-]+) \(rendered\) -->\n(.*?)^<!-- end of capture -->$", re.S | re.M
+)
 REQUEST_ID = re.compile(r"req_[0-9a-f]{16}")
 HELP_COLUMNS = "80"
 """The terminal width the ``--help`` is captured at (argparse wraps to it)."""
@@ -108,6 +114,32 @@ def pyyaml_missing() -> str:
     raise AssertionError("a YAML catalog was read without PyYAML")
 
 
+FIXTURES = ROOT / "tests" / "fixtures" / "previews"
+"""Preview JSON the real Pulumi CLI printed (scripts/capture_review_fixtures.py)."""
+
+
+def review(*names: str, options: tuple[str, ...] = ()) -> Callable[[], str]:
+    """What ``karmo-roles review`` prints for the fixtures ``names`` (file names relative
+    to their directory, as a user in it would type them)."""
+
+    def run() -> str:
+        script = Path(sys.executable).parent / "karmo-roles"
+        done = subprocess.run(
+            [str(script), "review", *names, *options],
+            capture_output=True,
+            text=True,
+            cwd=FIXTURES,
+            env={**os.environ, "NO_COLOR": "1"},
+            timeout=60,
+            check=False,
+        )
+        if done.returncode not in (0, 1):
+            raise SystemExit(f"karmo-roles review {' '.join(names)}: {done.stderr.strip()}")
+        return done.stdout
+
+    return run
+
+
 def short_token() -> str:
     """The error of a token too short to redact (``karmo:token`` set to ``t``)."""
     from pulumi_karmo_roles._config import check_settings
@@ -125,6 +157,11 @@ CAPTURES: dict[str, Callable[[], str]] = {
     "validation-error": validation_error,
     "botocore-missing": botocore_missing,
     "pyyaml-missing": pyyaml_missing,
+    "review-pull-request": review("pull-request.json", options=("--fail-on", "delete,takeover")),
+    "review-role-set": review("role-set.json"),
+    "review-drift": review(
+        options=("--event-log", "drift-refresh-preview-only.events.jsonl", "--fail-on", "drift")
+    ),
     "short-token": short_token,
 }
 
@@ -135,18 +172,26 @@ def captured_pages() -> dict[Path, str]:
     cache: dict[str, str] = {}
 
     def regenerate(match: re.Match[str]) -> str:
-        name, language = match.group(1), match.group(2)
+        name, fence, language = match.group(1), match.group(2), match.group(3)
         if name not in CAPTURES:
             raise SystemExit(f"unknown capture {name!r} (known: {', '.join(CAPTURES)})")
         if name not in cache:
             cache[name] = CAPTURES[name]()
-        return f"<!-- captured: {name} -->\n```{language}\n{cache[name]}```"
+        return f"<!-- captured: {name} -->\n{fence}{language}\n{cache[name]}{fence}"
+
+    def render(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in CAPTURES:
+            raise SystemExit(f"unknown capture {name!r} (known: {', '.join(CAPTURES)})")
+        if name not in cache:
+            cache[name] = CAPTURES[name]()
+        return f"<!-- captured: {name} (rendered) -->\n{cache[name]}\n<!-- end of capture -->"
 
     pages = {}
     for page in sorted((ROOT / "docs").glob("*.md")):
         text = page.read_text()
-        if MARKER.search(text):
-            pages[page] = MARKER.sub(regenerate, text)
+        if MARKER.search(text) or RENDERED.search(text):
+            pages[page] = RENDERED.sub(render, MARKER.sub(regenerate, text))
     unused = set(CAPTURES) - set(cache)
     if unused:
         raise SystemExit(f"no page shows the capture(s) {sorted(unused)}")

@@ -105,6 +105,7 @@ def test_the_repository_has_the_files_users_copy() -> None:
         ".github/workflows/ci.yml",
         "examples/github-actions/pulumi.yml",
         "examples/github-actions/pulumi-aws-oidc.yml",
+        "examples/github-actions/karmo-drift.yml",
         "examples/basic/Pulumi.dev.yaml.example",
         "examples/multi-tenant/Pulumi.dev.yaml.example",
         "examples/production/Pulumi.prod.yaml.example",
@@ -147,7 +148,7 @@ def test_ci_lints_every_workflow() -> None:
     assert match is not None, ".ci/run lists the workflow files it lints"
     linted = {path for pattern in match.group(1).split() for path in ROOT.glob(pattern)}
     assert set(WORKFLOWS) == linted
-    assert len(EXAMPLE_WORKFLOWS) == 2
+    assert len(EXAMPLE_WORKFLOWS) == 3
 
 
 def _steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -158,7 +159,7 @@ def _commands(run: str) -> list[list[str]]:
     """The simple commands of a `run:` script, split into words."""
     return [
         shlex.split(part)
-        for line in run.splitlines()
+        for line in run.replace("\\\n", " ").splitlines()
         for part in re.split(r"&&|\|\||;", line.split(" #")[0])
         if part.strip()
     ]
@@ -243,29 +244,85 @@ def test_checkout_keeps_no_credentials_and_jobs_ask_for_their_permissions(path: 
             assert step["with"]["persist-credentials"] is False, name
 
 
+def _pulumi_commands(step: dict[str, Any]) -> list[str]:
+    """The Pulumi commands a step runs: the Pulumi action's ``command``, or the ``pulumi
+    X`` of its ``run:`` script."""
+    if str(step.get("uses", "")).startswith("pulumi/actions@"):
+        command = step.get("with", {}).get("command")
+        return [command] if command else []
+    return [words[1] for words in _commands(step.get("run", "")) if words[0] == "pulumi"]
+
+
+def _runs_only_pulumi(step: dict[str, Any]) -> bool:
+    if str(step.get("uses", "")).startswith("pulumi/actions@"):
+        return True
+    commands = _commands(step.get("run", ""))
+    return bool(commands) and all(words[0] == "pulumi" for words in commands)
+
+
 @pytest.mark.parametrize("path", EXAMPLE_WORKFLOWS, ids=lambda p: p.name)
 def test_each_job_gets_only_the_secrets_it_needs(path: Path) -> None:
     workflow = _workflow(path)
     assert "secrets." not in json.dumps(workflow.get("env", {})), "no workflow-wide secret"
     for job_name, job in workflow["jobs"].items():
         assert "secrets." not in json.dumps(job.get("env", {})), f"{job_name}: job-wide secret"
-        commands = [
-            s["with"]["command"]
-            for _, s in _steps({"jobs": {job_name: job}})
-            if "with" in s and "command" in s["with"]
-        ]
+        commands = [c for step in job["steps"] for c in _pulumi_commands(step)]
         for step in job["steps"]:
-            text = json.dumps(step)
-            if "secrets." in text and not str(step.get("uses", "")).startswith("pulumi/actions@"):
+            if "secrets." in json.dumps(step) and not _runs_only_pulumi(step):
                 raise AssertionError(f"{job_name}: a secret outside the Pulumi step: {step}")
         job_text = json.dumps(job)
-        if commands == ["preview"]:
-            # A preview never calls Karmo: no Karmo credential, no WorkOS key, no AWS role.
-            assert not re.search(r"KARMO_TOKEN|WORKOS|secrets\.KARMO", job_text), job_text
+        if commands in (["preview"], ["refresh"]):
+            # A preview or a refresh never calls Karmo: no Karmo credential, no AWS role.
+            assert not re.search(r"KARMO_TOKEN|secrets\.KARMO", job_text), job_text
             assert "id-token" not in job.get("permissions", {})
             assert "configure-aws-credentials" not in job_text
-        else:
+        if commands == ["preview"]:
+            # ...and a pull request's code runs there: no WorkOS key, no write access.
+            assert "WORKOS" not in job_text, job_text
+            assert job["permissions"] == {"contents": "read"}, job_name
+        elif commands == ["refresh"]:
+            assert "--preview-only" in job_text, "the drift job writes no state"
+        elif commands:
             assert commands == ["up"], commands
+        else:
+            # A job without Pulumi (the review comments) gets no secret and runs no code
+            # of the repository: no checkout, no install.
+            assert "secrets." not in job_text, job_name
+            assert "actions/checkout" not in job_text, job_name
+            assert "pip" not in job_text, job_name
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in EXAMPLE_WORKFLOWS if p.name != "karmo-drift.yml"], ids=lambda p: p.name
+)
+def test_pull_requests_get_the_review_in_one_comment_per_stack(path: Path) -> None:
+    jobs = _workflow(path)["jobs"]
+    preview = " ".join(str(step.get("run", "")) for step in jobs["preview"]["steps"])
+    assert re.search(r"pulumi preview [^\n]*--json > ", preview), preview
+    assert "karmo-roles review" in preview
+    assert "$GITHUB_STEP_SUMMARY" in preview
+    # Only the comment job may write to the pull request; it needs the previews.
+    writers = [n for n, j in jobs.items() if "pull-requests" in j.get("permissions", {})]
+    assert writers == ["comment"]
+    assert jobs["comment"]["permissions"] == {"pull-requests": "write"}
+    assert jobs["comment"]["needs"] == "preview"
+    post = " ".join(str(step.get("run", "")) for step in jobs["comment"]["steps"])
+    for words in ("head -n 1", "startswith(env.MARKER)", "--method PATCH", "--method POST"):
+        assert words in post, words
+
+
+def test_drift_runs_on_main_on_a_schedule_and_fails_on_drift() -> None:
+    workflow = _workflow(ROOT / "examples" / "github-actions" / "karmo-drift.yml")
+    # PyYAML reads the key `on` as True.
+    triggers = {str(key): value for key, value in workflow.items()}["True"]
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    (job,) = workflow["jobs"].values()
+    assert job["if"] == "github.ref == 'refs/heads/main'"
+    runs = " ".join(str(step.get("run", "")) for step in job["steps"])
+    assert re.search(r"pulumi refresh --preview-only .*--event-log ", runs), runs
+    assert re.search(r"karmo-roles review .*--event-log .*--fail-on drift", runs), runs
+    refresh = next(s for s in job["steps"] if "pulumi refresh" in str(s.get("run", "")))
+    assert "WORKOS_API_KEY" in refresh["env"]
 
 
 def test_ci_builds_the_cli_once_and_runs_the_engine_tests_once() -> None:

@@ -18,7 +18,9 @@ DOCS = sorted((ROOT / "docs").glob("*.md"))
 USER_PAGES = [ROOT / "README.md", *DOCS, *sorted((ROOT / "examples").glob("*/README.md"))]
 # Every Markdown page a reader can reach: those, and the notes for maintainers.
 PAGES = [*USER_PAGES, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md"]
-PUBLIC_MODULES = {"errors", "catalog", "sandbox", "resource", "role_set", "provider", "sharding"}
+PUBLIC_MODULES = {
+    "errors", "catalog", "sandbox", "resource", "role_set", "provider", "sharding", "review"
+}
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
