@@ -314,11 +314,19 @@ def test_an_interrupt_in_the_reading_thread_stays_there() -> None:
 
 
 def test_a_read_waits_for_another_at_most_until_its_own_deadline() -> None:
-    stalled = Stalled()
+    # The session's clock stands still until the fetching thread is released, so its
+    # retry is never refused for time a loaded machine spent on the first attempt; then
+    # it jumps past the deadline, as if the thread had been held that long.
+    now = [0.0]
+
+    def jump() -> None:
+        now[0] += 10.0
+
+    stalled = Stalled(then=jump)
     policy = RetryPolicy(max_retries=1, deadline=0.5)
     with (
         HostileServer(first_503_then(listing(role("org-a")))) as server,
-        Session(retry_policy=policy, sleep=stalled) as session,
+        Session(retry_policy=policy, sleep=stalled, clock=lambda: now[0]) as session,
     ):
         reader = reader_of(server.url, session)
         fetcher, fetched = read_in_threads(reader, 1)
