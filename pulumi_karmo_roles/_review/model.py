@@ -9,7 +9,7 @@ output format bounds, escapes and redacts them before showing them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Change = Literal["create", "update", "replace", "delete", "drift"]
 """What happens to a role: ``drift`` is a difference a refresh found between the state
@@ -103,6 +103,21 @@ class StackReview:
     """Each role's change, in the order of the preview's steps."""
     other_resources: int = 0
     """Resources of other types that change."""
+
+
+class Reviewed(Protocol):
+    """What the renderers read of a review (the ``Review`` of ``report``, which calls
+    them: naming it here keeps the two modules from importing each other)."""
+
+    @property
+    def stacks(self) -> list[StackReview]: ...
+    @property
+    def findings(self) -> list[Finding]: ...
+    @property
+    def ignored_steps(self) -> int: ...
+    @property
+    def notes(self) -> list[str]: ...
+    def counts(self) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from . import display
-from .model import Finding, StackReview
+from .model import Finding, Reviewed, StackReview
 from .sentences import FIRST_IDS, ORDER, grouped, organizations, sentence
-
-if TYPE_CHECKING:
-    from .report import Review
 
 MIN_MAX_CHARS = 4_000
 """The smallest bound the Markdown can keep (its head and the note of a cut)."""
@@ -50,7 +46,7 @@ class _Block:
     kept: bool = True  # a heading is kept only with an entry of its section
 
 
-def marker(review: Review) -> str:
+def marker(review: Reviewed) -> str:
     """The hidden first line naming the project(s) and stack(s), for a workflow to
     find its earlier comment."""
     projects = _names(dict.fromkeys(display.marker_part(s.project) for s in review.stacks))
@@ -71,7 +67,7 @@ def _names(names: Iterable[str]) -> str:
     return ",".join(kept or ["_"]) + (f",+{more}" if more else "")
 
 
-def _title(s: _Style, review: Review) -> str:
+def _title(s: _Style, review: Reviewed) -> str:
     s = _Style(s.markdown, limit=60)
     if len(review.stacks) == 1:
         stack = review.stacks[0]
@@ -79,7 +75,7 @@ def _title(s: _Style, review: Review) -> str:
     return f"Karmo roles: {len(review.stacks)} stacks"
 
 
-def _summary(review: Review) -> str:
+def _summary(review: Reviewed) -> str:
     counts = review.counts()
     changes = sum(n for kind, n in counts.items() if kind != "drift")
     words = {"create": "created", "update": "updated", "replace": "replaced",
@@ -97,7 +93,7 @@ def _summary(review: Review) -> str:
     return line + "."
 
 
-def _verdict(review: Review) -> str:
+def _verdict(review: Reviewed) -> str:
     blocking = [f for f in review.findings if f.blocking]
     if blocking:
         rules = ", ".join(dict.fromkeys(f.rule for f in blocking))
@@ -146,7 +142,7 @@ def _finding_text(s: _Style, f: Finding) -> str:
     return "changed outside Pulumi (below)"
 
 
-def _blocks(review: Review, s: _Style, heading: Callable[[int, str], str]) -> list[_Block]:
+def _blocks(review: Reviewed, s: _Style, heading: Callable[[int, str], str]) -> list[_Block]:
     blocks = []
     if review.findings:
         blocks.append(_Block(heading(4, "Findings"), "Findings", kept=False))
@@ -217,7 +213,7 @@ def _fit(
     return "\n".join(out) + "\n"
 
 
-def markdown(review: Review, max_chars: int) -> str:
+def markdown(review: Reviewed, max_chars: int) -> str:
     """The review as Markdown of at most ``max_chars`` characters."""
     if max_chars < MIN_MAX_CHARS:
         raise ValueError(f"max_chars must be at least {MIN_MAX_CHARS}")
@@ -243,7 +239,7 @@ def markdown(review: Review, max_chars: int) -> str:
     return text if len(text) <= max_chars else text[: max_chars - 1] + "\n"
 
 
-def text(review: Review, max_chars: int | None = None) -> str:
+def text(review: Reviewed, max_chars: int | None = None) -> str:
     """The review as text for a terminal (bounded by ``max_chars`` when given)."""
     s = _Style(markdown=False)
     head = [_title(s, review), _summary(review), _verdict(review), *review.notes]

@@ -8,6 +8,7 @@ from typing import Any
 
 from .display import exact
 from .model import RULES, Finding, StackReview, json_value
+from .render import markdown, text
 
 DEFAULT_MAX_CHARS = 60_000
 """The Markdown's default bound: under GitHub's 65,536 characters of a comment."""
@@ -87,14 +88,10 @@ class Review:
         """The review for a pull-request comment or ``$GITHUB_STEP_SUMMARY``: at most
         ``max_chars`` characters (whole sections left out, with a note, when longer),
         starting with a hidden marker line that names the project and the stacks."""
-        from .render import markdown
-
         return markdown(self, max_chars)
 
     def to_text(self, max_chars: int | None = None) -> str:
         """The review for a terminal; with ``max_chars``, bounded as the Markdown is."""
-        from .render import text
-
         return text(self, max_chars)
 
 
