@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import ReviewInputError
 from .display import plain
+from .engine import review
 from .load import load_event_log, load_preview, read_bytes
 from .model import RULES
 from .render import MIN_MAX_CHARS
@@ -111,8 +112,6 @@ def _read(path: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Review the files ``args`` names and write the review: the exit status."""
-    from ..review import review  # the public module is the one engine
-
     if not args.files and not args.event_log:
         print(
             "karmo-roles: error: give a preview's JSON (FILE, or - for stdin) or --event-log FILE",
