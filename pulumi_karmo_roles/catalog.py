@@ -159,23 +159,7 @@ class Catalog(BaseModel):
         :raises ConfigurationError: the access provider is neither ``workos`` nor
             ``generic``.
         """
-        shown = os.fspath(path)
-        suffix = Path(shown).suffix.lower()
-        if suffix not in (".json", ".yaml", ".yml"):
-            raise CatalogError(
-                f"{shown}: a role catalog must be a .json, .yaml or .yml file, got {suffix!r}"
-            )
-        try:
-            with open(shown, "rb") as file:
-                raw = file.read(MAX_CATALOG_BYTES + 1)
-            if len(raw) > MAX_CATALOG_BYTES:
-                raise CatalogError(
-                    f"{shown}: a role catalog may be at most {MAX_CATALOG_BYTES} bytes"
-                )
-            text = raw.decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CatalogError(f"{shown}: cannot read the role catalog: {exc}") from None
-        data = _parse_json(shown, text) if suffix == ".json" else _parse_yaml(shown, text)
+        shown, data = read_data_file(path, "role catalog", MAX_CATALOG_BYTES)
         return cls.from_mapping(data, source=shown, access_provider=access_provider)
 
 
@@ -184,6 +168,29 @@ def load_catalog(
 ) -> dict[str, RoleSpec]:
     """The roles of a catalog file, ``{slug: RoleSpec}``; see :meth:`Catalog.from_file`."""
     return dict(Catalog.from_file(path, access_provider=access_provider).roles)
+
+
+def read_data_file(path: str | os.PathLike[str], what: str, max_bytes: int) -> tuple[str, Any]:
+    """The path as shown and the data of a ``.json`` or ``.yaml``/``.yml`` file of at most
+    ``max_bytes``, read by the bounded readers that refuse duplicate keys, anchors and deep
+    nesting: role catalogs, and the shard assignments of :mod:`pulumi_karmo_roles.sharding`.
+
+    :raises CatalogError: the file cannot be read or parsed; the message names the file
+        and ``what`` it was to be (e.g. ``"role catalog"``).
+    """
+    shown = os.fspath(path)
+    suffix = Path(shown).suffix.lower()
+    if suffix not in (".json", ".yaml", ".yml"):
+        raise CatalogError(f"{shown}: a {what} must be a .json, .yaml or .yml file, got {suffix!r}")
+    try:
+        with open(shown, "rb") as file:
+            raw = file.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise CatalogError(f"{shown}: a {what} may be at most {max_bytes} bytes")
+        text = raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"{shown}: cannot read the {what}: {exc}") from None
+    return shown, _parse_json(shown, text) if suffix == ".json" else _parse_yaml(shown, text, what)
 
 
 def _describe(source: str, exc: ValidationError) -> str:
@@ -270,15 +277,15 @@ def _depth(data: Any) -> int:
     return deepest
 
 
-def _parse_yaml(shown: str, text: str) -> Any:
+def _parse_yaml(shown: str, text: str, what: str) -> Any:
     try:
         import yaml
     except ImportError:
         raise CatalogError(
-            f"{shown}: reading a YAML role catalog needs PyYAML, which is not installed: "
+            f"{shown}: reading a YAML {what} needs PyYAML, which is not installed: "
             "install the yaml extra into the environment the program runs in, "
             "`pip install '/path/to/pulumi-karmo-roles[yaml]'` with the path of your checkout "
-            "of pulumi-karmo-roles (README, Install), or write the catalog as JSON."
+            f"of pulumi-karmo-roles (README, Install), or write it as JSON."
         ) from None
 
     class BoundedLoader(yaml.SafeLoader):
@@ -292,7 +299,7 @@ def _parse_yaml(shown: str, text: str) -> Any:
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise CatalogError(
                     f"{shown}, line {event.start_mark.line + 1}: YAML anchors and aliases "
-                    "are not allowed in a role catalog; write each value out"
+                    f"are not allowed in a {what}; write each value out"
                 )
             self.depth += 1
             try:

@@ -22,10 +22,10 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import CatalogError, InputError, UsageError
+from .catalog import read_data_file
+from .errors import InputError, UsageError
 
 __all__ = ["Sharding", "shard_of"]
 
@@ -121,25 +121,7 @@ class Sharding:
         :raises InputError: the file cannot be read or parsed, or an entry breaks a rule;
             the message names the file.
         """
-        from .catalog import _parse_json, _parse_yaml  # the bounded, duplicate-refusing readers
-
-        shown = os.fspath(path)
-        suffix = Path(shown).suffix.lower()
-        if suffix not in (".json", ".yaml", ".yml"):
-            raise InputError(
-                f"{shown}: a shard assignment file must be .json, .yaml or .yml, got {suffix!r}"
-            )
-        try:
-            with open(shown, "rb") as file:
-                raw = file.read(MAX_ASSIGNMENT_BYTES + 1)
-            if len(raw) > MAX_ASSIGNMENT_BYTES:
-                raise InputError(f"{shown}: may be at most {MAX_ASSIGNMENT_BYTES} bytes")
-            text = raw.decode("utf-8")
-            data = _parse_json(shown, text) if suffix == ".json" else _parse_yaml(shown, text)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{shown}: cannot read the shard assignments: {exc}") from None
-        except CatalogError as exc:  # the readers' messages name the file already
-            raise InputError(str(exc).replace("role catalog", "shard assignment file")) from None
+        shown, data = read_data_file(path, "shard assignment file", MAX_ASSIGNMENT_BYTES)
         if data is None:
             data = {}
         if not isinstance(data, Mapping):

@@ -19,7 +19,14 @@ USER_PAGES = [ROOT / "README.md", *DOCS, *sorted((ROOT / "examples").glob("*/REA
 # Every Markdown page a reader can reach: those, and the notes for maintainers.
 PAGES = [*USER_PAGES, ROOT / "CONTRIBUTING.md", ROOT / "CHANGELOG.md"]
 PUBLIC_MODULES = {
-    "errors", "catalog", "sandbox", "resource", "role_set", "provider", "sharding", "review"
+    "errors",
+    "catalog",
+    "sandbox",
+    "resource",
+    "role_set",
+    "provider",
+    "sharding",
+    "review",
 }
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")

@@ -177,7 +177,7 @@ def test_the_assignment_file_json_and_yaml(tmp_path: Path) -> None:
         ("a.yaml", "- org_a\n", "a.yaml: must hold one mapping {organization_id: shard}, got list"),
         ("a.json", '{"org_a": 5}', "a.json: assignments['org_a']: shard 5 is out of range"),
         ("a.json", "{", "a.json: not valid JSON"),
-        ("a.txt", "", "must be .json, .yaml or .yml, got '.txt'"),
+        ("a.txt", "", "must be a .json, .yaml or .yml file, got '.txt'"),
         ("a.yaml", "a: &x 1\nb: *x\n", "anchors and aliases are not allowed in a shard assignment"),
     ],
 )
@@ -191,7 +191,7 @@ def test_a_bad_assignment_file_names_the_file_and_the_problem(
 
 
 def test_a_missing_assignment_file(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="cannot read the shard assignments"):
+    with pytest.raises(InputError, match="cannot read the shard assignment file"):
         Sharding.from_file(tmp_path / "nope.json", 3)
 
 
