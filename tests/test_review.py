@@ -128,6 +128,17 @@ def test_a_deletion_says_what_stays_and_what_clear_permissions_on_delete_clears(
     assert legacy["name_before"] == "Legacy"
     assert [r[:2] for r in rules(result)] == [("delete", "org-auditor"), ("delete", "org-legacy")]
     assert all(f.blocking for f in result.findings)
+    # A clear run after the stack that adopted a moved organization's role undoes what
+    # that stack set: the review says which stack goes first (and only where it clears).
+    first = "If its organization moved to another stack, apply this one first"
+    (auditor_line,) = [
+        line for line in result.to_text().splitlines() if "org-auditor Auditor" in line
+    ]
+    (legacy_line,) = [line for line in result.to_text().splitlines() if "org-legacy Legacy" in line]
+    assert first in auditor_line
+    assert first not in legacy_line
+    (cleared,) = [f for f in result.findings if f.slug == "org-auditor"]
+    assert "moved to another stack, apply this one first" in cleared.message
 
 
 def test_a_role_set_catalog_change_is_written_once_for_its_50_organizations() -> None:

@@ -91,8 +91,9 @@ def _findings(stack: str, change: RoleChange, options: Options) -> Iterator[Find
 def _left_behind(change: RoleChange) -> str:
     if change.clear_permissions_on_delete and change.permissions_managed_before:
         return (
-            "its permissions are cleared (clear_permissions_on_delete); remove the role "
-            "itself in Karmo or WorkOS if it must go"
+            "its permissions are cleared (clear_permissions_on_delete): if its organization "
+            "moved to another stack, apply this one first; remove the role itself in Karmo "
+            "or WorkOS if it must go"
         )
     return (
         "it keeps its permissions; to revoke them, first declare it with permissions=[] "

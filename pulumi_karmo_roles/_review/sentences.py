@@ -123,8 +123,9 @@ def _left_behind(s: Style, change: RoleChange) -> str:
         cleared = f" ({_listed(s, change.revoked)})" if change.revoked else ""
         return (
             f"the role stays in Karmo; its permissions{cleared} are cleared "
-            f"({s.literal('clear_permissions_on_delete')}). By hand: remove the role in "
-            "Karmo or WorkOS if it must go"
+            f"({s.literal('clear_permissions_on_delete')}). If its organization moved to "
+            "another stack, apply this one first: run after that stack, the clear undoes "
+            "what it set. By hand: remove the role in Karmo or WorkOS if it must go"
         )
     return (
         "the role stays in Karmo, and so do its permissions. By hand: to revoke them, "
