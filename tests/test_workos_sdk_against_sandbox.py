@@ -414,19 +414,20 @@ def test_a_replay_is_the_first_answer_byte_for_byte_errors_included(
 def test_a_create_the_sdk_retries_after_its_answer_was_lost_is_one_role(
     server: SandboxServer,
 ) -> None:
-    # The first attempt is held half a second before the face creates the role; the SDK
-    # gives up on it after 0.2 s, waits its own backoff (0.5 s or more) and sends the same
+    # The first attempt is held two seconds before the face creates the role; the SDK
+    # gives up on it after 1 s, waits its own backoff (0.5 s or more) and sends the same
     # create with the same key. Whichever of the two the face runs first, the other is
-    # its replay: one role, and the SDK gets it (without the key's replay: 409).
+    # its replay: one role, and the SDK gets it (without the key's replay: 409). The
+    # margins are wide so that a loaded machine never times out the second attempt.
     keys: list[str] = []
 
     def record(request: httpx2.Request) -> None:
         keys.append(request.headers.get("Idempotency-Key", ""))
 
-    server.script({"action": "hang", "seconds": 0.5, "then": "answer", "face": "workos"})
+    server.script({"action": "hang", "seconds": 2.0, "then": "answer", "face": "workos"})
     with sdk_client(server, max_retries=1, event_hooks={"request": [record]}) as client:
         role = client.authorization.create_organization_role(
-            ORG, slug="org-a", name="A", request_options=RequestOptions(timeout=0.2)
+            ORG, slug="org-a", name="A", request_options=RequestOptions(timeout=1.0)
         )
     assert len(keys) == 2
     assert keys[0]
