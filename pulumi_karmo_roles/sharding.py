@@ -24,7 +24,6 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from .catalog import read_data_file
 from .errors import InputError, UsageError
 
 __all__ = ["Sharding", "shard_of"]
@@ -121,6 +120,10 @@ class Sharding:
         :raises InputError: the file cannot be read or parsed, or an entry breaks a rule;
             the message names the file.
         """
+        # Imported here: the catalog's readers load pydantic, and the package's top level
+        # (which exports shard_of) stays light for the sandbox and the fan-out.
+        from .catalog import read_data_file
+
         shown, data = read_data_file(path, "shard assignment file", MAX_ASSIGNMENT_BYTES)
         if data is None:
             data = {}
