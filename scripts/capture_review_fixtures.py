@@ -38,8 +38,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
@@ -47,10 +45,11 @@ import pulumi  # noqa: E402
 
 from pulumi_karmo_roles.sandbox import SandboxServer  # noqa: E402
 from tests.support.cli import Project, Run, cli_environment, pulumi_bin  # noqa: E402
+from tests.support.dashboard import Dashboard  # noqa: E402
+from tests.support.secrets import WORKOS_KEY  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "previews"
 TOKEN = "kt_fixture_token_never_shown"
-WORKOS_KEY = "sk_test_fixture_key_never_shown"
 SECRET_NAME = "Administrators (secret name)"
 """The name the ``secret`` scenario declares as a secret: it must appear in no fixture."""
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -142,31 +141,15 @@ class Scenario:
     """Keep the command's ``--event-log`` beside the JSON, as ``<name>.events.jsonl``."""
 
 
-def _dashboard(sandbox: SandboxServer, method: str, path: str, body: object = None) -> None:
-    """A change in the WorkOS dashboard, behind Pulumi's back."""
-    answer = httpx.request(
-        method,
-        f"{sandbox.workos_url}/authorization/organizations/{path}",
-        json=body,
-        headers={"Authorization": f"Bearer {WORKOS_KEY}"},
-        trust_env=False,
-    )
-    answer.raise_for_status()
-
-
 def _read_back(project: Project, sandbox: SandboxServer) -> None:
     project.pulumi("config", "set", "--secret", "karmo:workosApiKey", WORKOS_KEY)
     project.pulumi("config", "set", "karmo:workosApiUrl", sandbox.workos_url)
     # A refresh runs with the config recorded at the last `up` (pulumi/pulumi#18740).
     project.pulumi(*UP)
-    _dashboard(sandbox, "PATCH", "org_acme/roles/org-support", {"name": "Helpdesk (renamed)"})
-    _dashboard(
-        sandbox,
-        "PUT",
-        "org_acme/roles/org-billing/permissions",
-        {"permissions": ["billing:refund", "invoices:read"]},
-    )
-    _dashboard(sandbox, "DELETE", "org_globex/roles/org-readonly")
+    dashboard = Dashboard(sandbox)
+    dashboard.rename("org_acme", "org-support", "Helpdesk (renamed)")
+    dashboard.set_permissions("org_acme", "org-billing", ["billing:refund", "invoices:read"])
+    dashboard.delete("org_globex", "org-readonly")
 
 
 REFRESH_PREVIEW_ONLY = ("refresh", "--preview-only", "--json", "--non-interactive")
