@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -432,6 +433,13 @@ def test_a_create_the_sdk_retries_after_its_answer_was_lost_is_one_role(
     assert len(keys) == 2
     assert keys[0]
     assert keys[0] == keys[1]
+    # When the retry is run first, the SDK has its role while the held attempt is still
+    # asleep in the face: wait for its answer too, or it lands after this test's reset
+    # and creates org-a in the next test's sandbox (CI saw exactly that).
+    deadline = time.monotonic() + 30.0
+    while server.stats()["workos_status_201"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.stats()["workos_status_201"] == 2
     assert server.roles() == {(ORG, "org-a"): (role.id, "A")}
     assert server.stats()["workos_created"] == 1
 
