@@ -133,6 +133,10 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str], wildcard: Path)
     assert err == f"karmo-roles: error: {missing}: cannot be read (No such file or directory)\n"
     assert run(capsys)[0] == 2
     assert run(capsys, "-", "--event-log", "-")[0] == 2
+    # refused before anything is read (reading stdin twice would get nothing the second time)
+    assert run(capsys, "-", "--event-log", "-")[2] == (
+        "karmo-roles: error: standard input (-) can be read once\n"
+    )
     assert run(capsys, str(wildcard), "--project", "x")[0] == 2
     for args in (["--fail-on", "nope"], ["--max-chars", "10"], ["--format", "yaml"]):
         with pytest.raises(SystemExit) as exit_:
