@@ -231,6 +231,19 @@ def test_a_pull_request_with_every_kind_of_change() -> None:
 # --- built to the same shape -------------------------------------------------------------
 
 
+def test_a_refresh_step_that_shows_what_was_read_back_is_drift() -> None:
+    # Today's CLI writes the recorded state twice in a refresh step (pulumi/pulumi#16278);
+    # one that writes what was read back shows the drift in the step itself.
+    recorded = role_props(slug="org-billing", name="Billing", permissions=["billing:read"])
+    held = role_props(slug="org-billing", name="Billing", permissions=["billing:refund"])
+    found = roles(review([preview(step("refresh", urn("billing"), old=recorded, new=held))]))
+    assert list(found) == [("drift", "org-billing")]
+    drift = found[("drift", "org-billing")]
+    assert (drift["granted"], drift["revoked"]) == (["billing:refund"], ["billing:read"])
+    same = review([preview(step("refresh", urn("billing"), old=recorded, new=recorded))])
+    assert roles(same) == {}
+
+
 def test_an_organization_id_unknown_at_preview_is_null() -> None:
     doc = preview(step("create", urn("viewer"), new=role_props(organization_id=UNKNOWN)))
     (role,) = review([doc]).stacks[0].roles
