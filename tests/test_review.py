@@ -244,6 +244,12 @@ def test_a_refresh_step_that_shows_what_was_read_back_is_drift() -> None:
     assert roles(same) == {}
 
 
+def test_text_a_policy_pack_prints_before_the_json_is_skipped() -> None:
+    text = json.dumps(preview(step("create", urn("a"), new=role_props())))
+    document = load_preview("Loading policy packs...\n  {not json}\n" + text)
+    assert document == json.loads(text)
+
+
 def test_an_organization_id_unknown_at_preview_is_null() -> None:
     doc = preview(step("create", urn("viewer"), new=role_props(organization_id=UNKNOWN)))
     (role,) = review([doc]).stacks[0].roles
