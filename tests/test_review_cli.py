@@ -108,6 +108,7 @@ def test_a_preview_without_urns_can_be_named(
         (b'{"steps": [', "not JSON (cut short)"),
         (b'{"a": 1}', "not the JSON of `pulumi preview --json` (no steps)"),
         (b'{"steps": 1}', "steps is no list"),
+        (b'{"sequence": 1, "summaryEvent": {}}', "an engine event"),
         (b"\xff\xfe{}", "not UTF-8 text"),
         (b'{"sequence": 1, "preludeEvent": {}}\n{"sequence": 2}', "an event log"),
         (b'{"x":' * 100_000, "JSON nested too deep"),
