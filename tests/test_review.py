@@ -250,6 +250,13 @@ def test_text_a_policy_pack_prints_before_the_json_is_skipped() -> None:
     assert document == json.loads(text)
 
 
+def test_clear_permissions_on_delete_clears_nothing_it_does_not_manage() -> None:
+    doc = preview(step("delete", urn("a"), old=role_props(clear=True)))
+    (role,) = review([doc]).stacks[0].roles
+    assert role.revoked == ()
+    assert "and so do its permissions" in review([doc]).to_text()
+
+
 def test_an_organization_id_unknown_at_preview_is_null() -> None:
     doc = preview(step("create", urn("viewer"), new=role_props(organization_id=UNKNOWN)))
     (role,) = review([doc]).stacks[0].roles
