@@ -80,6 +80,17 @@ def test_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPat
     assert "renamed Organization Admin → Administrators" in out
 
 
+def test_a_terminal_that_cannot_show_unicode_gets_escapes_not_a_traceback() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pulumi_karmo_roles", "review", str(FIXTURES / "rename.json"),
+         "--format", "text"],
+        capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (0, "")
+    assert "renamed Organization Admin \\u2192 Administrators" in done.stdout
+
+
 def test_max_chars_bounds_the_markdown(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     doc = preview(*(step("create", urn(f"r{i}"), new=role_props(slug=f"org-r{i}"))
                     for i in range(300)))  # fmt: skip
