@@ -292,3 +292,7 @@ def test_long_names_in_many_stacks_still_fit_the_smallest_bound() -> None:
     for max_chars in (4_000, 5_000, 60_000):
         check_markdown(result.to_markdown(max_chars), max_chars)
     assert "Cut to fit 4,000 characters" in result.to_markdown(4_000)
+    # The marker names the stacks that fit in 200 characters and counts the others.
+    first = result.to_markdown().splitlines()[0]
+    assert len(first) < 300
+    assert first.endswith(",+29 -->")
