@@ -1,7 +1,7 @@
 """What a review holds: the role changes of each stack and the findings of the rules.
 
-Plain frozen data, built by :mod:`._changes` and :mod:`._rules`, shown by
-:mod:`._markdown`, :mod:`._text` and :mod:`._json`. The values are as the preview held
+Plain frozen data, built by :mod:`.changes` and :mod:`.rules`, shown by :mod:`.render`
+(Markdown, text) and :mod:`.report` (JSON). The values are as the preview held
 them (secrets never decoded: a secret value is ``None`` and named in ``secret``); every
 output format bounds, escapes and redacts them before showing them.
 """
