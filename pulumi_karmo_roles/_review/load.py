@@ -60,12 +60,12 @@ def _parse(text: str, what: str) -> Any:
 def load_preview(text: str, name: str = "input") -> dict[str, Any]:
     """The document ``pulumi preview --json`` wrote (text printed before it by a policy
     pack is skipped). Raises :class:`ReviewInputError` when it is not one."""
-    start = _JSON_START.search(text) if not text.lstrip().startswith("{") else None
-    if start is None and not text.lstrip().startswith("{"):
-        raise ReviewInputError(
-            f"{name}: not the JSON of `pulumi preview --json` (no JSON object in it)"
-        )
-    if start is not None:
+    if not text.lstrip().startswith("{"):
+        start = _JSON_START.search(text)
+        if start is None:
+            raise ReviewInputError(
+                f"{name}: not the JSON of `pulumi preview --json` (no JSON object in it)"
+            )
         text = text[start.start() :]
     try:
         document = _parse(text, name)
