@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from . import display
 from .model import Finding, Reviewed, StackReview
-from .sentences import FIRST_IDS, ORDER, grouped, organizations, sentence
+from .sentences import FIRST_IDS, ORDER, Group, grouped, organizations, sentence
 
 MIN_MAX_CHARS = 4_000
 """The smallest bound the Markdown can keep (its head and the note of a cut)."""
@@ -175,10 +175,10 @@ def _stack_blocks(
     return blocks
 
 
-def _bounded(s: _Style, group: object) -> str:
-    line = sentence(s, group)  # type: ignore[arg-type]
+def _bounded(s: _Style, group: Group) -> str:
+    line = sentence(s, group)
     if len(line) > 4_000:  # a hundred long permissions: list fewer, shorter
-        line = sentence(_Style(s.markdown, listed=5, limit=40), group)  # type: ignore[arg-type]
+        line = sentence(_Style(s.markdown, listed=5, limit=40), group)
     return line
 
 
