@@ -257,6 +257,14 @@ def test_clear_permissions_on_delete_clears_nothing_it_does_not_manage() -> None
     assert "and so do its permissions" in review([doc]).to_text()
 
 
+def test_a_sentence_of_a_hundred_long_permissions_lists_fewer() -> None:
+    granted = [f"perm-{i:03}:" + "x" * 80 for i in range(100)]
+    text = review([preview(step("create", urn("a"), new=role_props(permissions=granted)))])
+    line = next(line for line in text.to_text().splitlines() if "grants" in line)
+    assert line.endswith(" and 95 more")
+    assert len(line) < 1_000
+
+
 def test_an_organization_id_unknown_at_preview_is_null() -> None:
     doc = preview(step("create", urn("viewer"), new=role_props(organization_id=UNKNOWN)))
     (role,) = review([doc]).stacks[0].roles
