@@ -265,6 +265,14 @@ def test_a_sentence_of_a_hundred_long_permissions_lists_fewer() -> None:
     assert len(line) < 1_000
 
 
+def test_a_secret_in_a_permission_list_is_secret_never_a_permission() -> None:
+    doc = preview(step("create", urn("a"), new=role_props(permissions=["a:read", SECRET])))
+    (role,) = review([doc]).stacks[0].roles
+    assert role.secret == ("permissions",)
+    assert role.granted is None
+    assert SECRET not in review([doc]).to_text()
+
+
 def test_an_organization_id_unknown_at_preview_is_null() -> None:
     doc = preview(step("create", urn("viewer"), new=role_props(organization_id=UNKNOWN)))
     (role,) = review([doc]).stacks[0].roles
