@@ -273,6 +273,13 @@ def test_a_secret_in_a_permission_list_is_secret_never_a_permission() -> None:
     assert SECRET not in review([doc]).to_text()
 
 
+def test_a_permission_is_shown_as_it_is_though_it_looks_like_a_credential() -> None:
+    doc = preview(step("create", urn("a"), new=role_props(permissions=["api_key:read"])))
+    result = review([doc])
+    assert "grants api_key:read" in result.to_text()
+    assert "grants <code>api&#95;key&#58;read</code>" in result.to_markdown()
+
+
 def test_an_organization_id_unknown_at_preview_is_null() -> None:
     doc = preview(step("create", urn("viewer"), new=role_props(organization_id=UNKNOWN)))
     (role,) = review([doc]).stacks[0].roles
