@@ -280,6 +280,12 @@ def test_a_permission_is_shown_as_it_is_though_it_looks_like_a_credential() -> N
     assert "grants <code>api&#95;key&#58;read</code>" in result.to_markdown()
 
 
+def test_a_name_secret_before_or_after_is_named_secret() -> None:
+    doc = preview(step("update", urn("a"), old=role_props(name=SECRET), new=role_props()))
+    (role,) = review([doc]).stacks[0].roles
+    assert role.secret == ("name",)
+
+
 def test_an_organization_id_unknown_at_preview_is_null() -> None:
     doc = preview(step("create", urn("viewer"), new=role_props(organization_id=UNKNOWN)))
     (role,) = review([doc]).stacks[0].roles
