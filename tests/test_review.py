@@ -286,6 +286,11 @@ def test_a_name_secret_before_or_after_is_named_secret() -> None:
     assert role.secret == ("name",)
 
 
+def test_steps_without_a_usable_urn_are_counted_in_the_summary() -> None:
+    doc = preview(step("create", urn("a"), new=role_props()), {"op": "create", "urn": "x"})
+    assert "1 steps without a usable URN left out" in review([doc]).to_text()
+
+
 def test_an_organization_id_unknown_at_preview_is_null() -> None:
     doc = preview(step("create", urn("viewer"), new=role_props(organization_id=UNKNOWN)))
     (role,) = review([doc]).stacks[0].roles
