@@ -291,6 +291,13 @@ def test_steps_without_a_usable_urn_are_counted_in_the_summary() -> None:
     assert "1 steps without a usable URN left out" in review([doc]).to_text()
 
 
+def test_a_credential_in_a_urn_is_redacted_in_the_json() -> None:
+    doc = preview(step("delete", urn("api_key=sk_live_0123456789"), old=role_props()))
+    data = json.dumps(review([doc], fail_on=["delete"]).to_json())
+    assert "sk_live_0123456789" not in data
+    assert "urn:pulumi:dev::acme-roles::" in data
+
+
 def test_an_organization_id_unknown_at_preview_is_null() -> None:
     doc = preview(step("create", urn("viewer"), new=role_props(organization_id=UNKNOWN)))
     (role,) = review([doc]).stacks[0].roles
