@@ -298,6 +298,15 @@ def test_a_credential_in_a_urn_is_redacted_in_the_json() -> None:
     assert "urn:pulumi:dev::acme-roles::" in data
 
 
+def test_drift_to_permissions_that_cannot_be_read_says_they_differ() -> None:
+    recorded = role_props(permissions=["a:read"])
+    events = [event("update", urn("a"), recorded, role_props(permissions=SECRET))]
+    result = review(event_logs=[events])
+    (role,) = result.stacks[0].roles
+    assert (role.change, role.granted, role.revoked) == ("drift", None, None)
+    assert "permissions differ (secret or unknown)" in result.to_text()
+
+
 def test_an_organization_id_unknown_at_preview_is_null() -> None:
     doc = preview(step("create", urn("viewer"), new=role_props(organization_id=UNKNOWN)))
     (role,) = review([doc]).stacks[0].roles
