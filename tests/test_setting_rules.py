@@ -348,6 +348,8 @@ def test_any_setting_is_accepted_or_refused_in_one_bounded_line(
         (f"http://admin:{PASSWORD}@127.0.0.1:9/p", "http://***@127.0.0.1:9/p"),
         (f"https://{PASSWORD}@h.example", "https://***@h.example"),
         ("https://h.example/a@b", "https://h.example/a@b"),
+        ("https://h.example?a@b", "https://h.example?a@b"),
+        (f"https://u:{PASSWORD}@h.example#a@b", "https://***@h.example#a@b"),
         ("https://h.example/\x1b[2J", "https://h.example/\\x1b[2J"),
     ],
 )
