@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from pulumi_karmo_roles._discover import main
 from pulumi_karmo_roles._discover_files import file_name
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles.catalog import load_catalog
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.discover import discover
 from tests.support.secrets import TOKEN, WORKOS_KEY
 
 ROLES = {
@@ -38,14 +38,6 @@ def workos(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxSe
     monkeypatch.setenv("WORKOS_API_URL", sandbox.workos_url)
     monkeypatch.setenv("KARMO_MAX_RETRIES", "0")
     return sandbox
-
-
-def discover(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["discover", *args])
-    out, err = capsys.readouterr()
-    assert WORKOS_KEY not in out + err
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def tree(root: Path) -> dict[str, str]:
