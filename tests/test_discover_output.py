@@ -219,6 +219,27 @@ def test_existing_files_in_the_directory_need_force(
     assert tree(target)["org_b.yaml"].startswith("# Discovered in WorkOS for: org_b\n")
 
 
+def test_a_directory_named_with_control_characters_is_shown_escaped(
+    workos: SandboxServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "out\x1b[2J"
+    orgs = ["--organization", "org_a", "--organization", "org_b", "--output", str(target)]
+    code, _, err = discover(capsys, *orgs)
+    assert code == 0, err
+    wrote = [line for line in err.splitlines() if line.startswith("karmo-roles: wrote ")]
+    assert all(line.isprintable() for line in err.splitlines())
+    assert wrote == [
+        f"karmo-roles: wrote {tmp_path}/out\\x1b[2J/{org}.yaml for {org}"
+        for org in ("org_a", "org_b")
+    ]
+    code, _, err = discover(capsys, *orgs)
+    assert code == 1
+    assert all(line.isprintable() for line in err.splitlines())
+    assert err.splitlines()[-1] == (
+        f"karmo-roles: error: {tmp_path}/out\\x1b[2J/org_a.yaml exists: pass --force to replace it"
+    )
+
+
 def test_the_program_is_written_under_the_same_rules(
     workos: SandboxServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
