@@ -10,7 +10,6 @@ the old name pointed at (a link's target, another hard link) is written to.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import re
@@ -101,15 +100,9 @@ def _create(name: str, data: bytes, directory: int, path: Path) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     try:
         descriptor = os.open(name, flags, 0o644, dir_fd=directory)
-    except FileExistsError:
+    except FileExistsError:  # O_EXCL: also for a symbolic link, dangling or not
         mode = os.lstat(name, dir_fd=directory).st_mode
         _refuse_existing(path, mode, force=False)
-        raise
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise ConfigurationError(
-                f"{shown(path)} is a symbolic link: discovery never writes through one"
-            ) from None
         raise
     try:
         with os.fdopen(descriptor, "wb") as stream:

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from pulumi_karmo_roles._discover import main
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles.catalog import load_catalog
 from pulumi_karmo_roles.sandbox import SandboxServer
 from tests.support.dashboard import Dashboard
+from tests.support.discover import discover
 from tests.support.mocks import run
 from tests.support.secrets import TOKEN, WORKOS_KEY
 
@@ -37,13 +37,6 @@ def workos(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxSe
     monkeypatch.setenv("WORKOS_API_URL", sandbox.workos_url)
     monkeypatch.setenv("KARMO_MAX_RETRIES", "0")
     return sandbox
-
-
-def discover(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["discover", *args])
-    out, err = capsys.readouterr()
-    assert WORKOS_KEY not in out + err
-    return code, out, err
 
 
 def as_catalog(roles: dict[str, tuple[str, list[str]]]) -> dict[str, dict[str, Any]]:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from pulumi_karmo_roles._discover import main
 from pulumi_karmo_roles._discover_files import file_name
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles.catalog import load_catalog
 from pulumi_karmo_roles.sandbox import SandboxServer
+from tests.support.discover import discover
 from tests.support.secrets import TOKEN, WORKOS_KEY
 
 ROLES = {
@@ -38,14 +38,6 @@ def workos(sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch) -> SandboxSe
     monkeypatch.setenv("WORKOS_API_URL", sandbox.workos_url)
     monkeypatch.setenv("KARMO_MAX_RETRIES", "0")
     return sandbox
-
-
-def discover(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(["discover", *args])
-    out, err = capsys.readouterr()
-    assert WORKOS_KEY not in out + err
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -225,6 +217,27 @@ def test_existing_files_in_the_directory_need_force(
     assert code == 0, err
     assert sorted(tree(target)) == ["org_a.yaml", "org_b.yaml"]
     assert tree(target)["org_b.yaml"].startswith("# Discovered in WorkOS for: org_b\n")
+
+
+def test_a_directory_named_with_control_characters_is_shown_escaped(
+    workos: SandboxServer, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "out\x1b[2J"
+    orgs = ["--organization", "org_a", "--organization", "org_b", "--output", str(target)]
+    code, _, err = discover(capsys, *orgs)
+    assert code == 0, err
+    wrote = [line for line in err.splitlines() if line.startswith("karmo-roles: wrote ")]
+    assert all(line.isprintable() for line in err.splitlines())
+    assert wrote == [
+        f"karmo-roles: wrote {tmp_path}/out\\x1b[2J/{org}.yaml for {org}"
+        for org in ("org_a", "org_b")
+    ]
+    code, _, err = discover(capsys, *orgs)
+    assert code == 1
+    assert all(line.isprintable() for line in err.splitlines())
+    assert err.splitlines()[-1] == (
+        f"karmo-roles: error: {tmp_path}/out\\x1b[2J/org_a.yaml exists: pass --force to replace it"
+    )
 
 
 def test_the_program_is_written_under_the_same_rules(

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pulumi.dynamic import ConfigureRequest
+from pulumi.dynamic.config import Config
 
 from pulumi_karmo_roles._http.karmo import KarmoClient
 from pulumi_karmo_roles._http.retry import RetryPolicy
@@ -311,6 +313,20 @@ def test_without_a_key_refresh_keeps_the_state_and_says_so_once(
         "secret) to read roles back from WorkOS."
     ]
     assert not [r for r in sandbox.requests() if r["face"] == "workos" and r["method"] == "GET"]
+
+
+def test_a_new_configuration_replaces_the_reader(sandbox: SandboxServer) -> None:
+    # The reader is built once per configuration: configuring again (without the key)
+    # must drop it, not keep reading WorkOS with the old settings.
+    provider = read_back_provider(sandbox)
+    outs = created(provider)
+    Dashboard(sandbox).rename("org_1", "org-admin", "Renamed")
+    read = provider.read("org_1/org-admin", outs)
+    assert (read.outs or {})["name"] == "Renamed"
+    stack = {"karmo:token": TOKEN, "karmo:maxRetries": "0", "karmo:apiUrl": sandbox.url}
+    provider.configure(ConfigureRequest(Config(stack, "karmo-test")))
+    read = provider.read("org_1/org-admin", outs)
+    assert (read.outs or {})["name"] == "Admin"  # what the state recorded: no read-back
 
 
 def test_get_returns_the_real_role(sandbox: SandboxServer) -> None:

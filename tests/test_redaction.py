@@ -42,15 +42,23 @@ def test_each_encoding_of_a_secret_is_redacted(encoding: str) -> None:
     assert redact(f"you sent {echoed}!", [SLASHED]) == "you sent ***!"
 
 
+# A token whose base64 holds "+" and "/" at each of the three alignments, so that the
+# URL-safe alphabet ("-", "_") differs from the standard one inside the secret's bits.
+PUNCTUATED_IN_BASE64 = "kr_live/Q7~~~?>?~Xv2Ls9"
+
+
+@pytest.mark.parametrize("secret", [SLASHED, PUNCTUATED_IN_BASE64])
 @pytest.mark.parametrize("offset", [0, 1, 2, 7])
 @pytest.mark.parametrize("encode", [base64.b64encode, base64.urlsafe_b64encode])
 def test_a_secret_in_base64_is_redacted_whole_at_any_offset_in_a_blob(
-    offset: int, encode: Callable[[bytes], bytes]
+    offset: int, encode: Callable[[bytes], bytes], secret: str
 ) -> None:
     # Wherever the secret sits in a longer base64 blob, its middle characters are the
     # same; the whole run goes, so no character mixing its first or last bits is left.
-    blob = encode(b"x" * offset + SLASHED.encode() + b'","n":1}').decode()
-    assert redact(f"echo: {blob}.", [SLASHED]) == "echo: ***."
+    blob = encode(b"x" * offset + secret.encode() + b'","n":1}').decode()
+    if secret == PUNCTUATED_IN_BASE64:  # the two alphabets differ where the secret is
+        assert ("-" in blob) == (encode is base64.urlsafe_b64encode)
+    assert redact(f"echo: {blob}.", [secret]) == "echo: ***."
 
 
 def test_a_short_secret_is_redacted_only_as_itself() -> None:

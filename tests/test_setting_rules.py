@@ -56,6 +56,7 @@ def refused(key: str, value: str, environ: dict[str, str] | None = None) -> str:
         "http://10.0.0.8:8080",
         "http://[2001:db8::1]/",
         "http://localhost.evil.example",
+        "http://[::ffff:10.0.0.8]/",
     ],
 )
 def test_plain_http_to_another_host_is_refused(key: str, variable: str, url: str) -> None:
@@ -74,6 +75,7 @@ def test_plain_http_to_another_host_is_refused(key: str, variable: str, url: str
         "http://127.0.0.1:8787",
         "http://127.5.6.7/prefix",
         "http://[::1]:9000",
+        "http://[::ffff:127.0.0.1]:9000",  # IPv4-mapped: Python before 3.13 says not loopback
         "http://localhost:3000/api",
         "http://LOCALHOST",
         "https://api.workos.com",
@@ -348,6 +350,8 @@ def test_any_setting_is_accepted_or_refused_in_one_bounded_line(
         (f"http://admin:{PASSWORD}@127.0.0.1:9/p", "http://***@127.0.0.1:9/p"),
         (f"https://{PASSWORD}@h.example", "https://***@h.example"),
         ("https://h.example/a@b", "https://h.example/a@b"),
+        ("https://h.example?a@b", "https://h.example?a@b"),
+        (f"https://u:{PASSWORD}@h.example#a@b", "https://***@h.example#a@b"),
         ("https://h.example/\x1b[2J", "https://h.example/\\x1b[2J"),
     ],
 )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from .._setting_rules import without_userinfo
 from ..errors import (
     APIConnectionError,
     APIStatusError,
@@ -145,11 +146,7 @@ def failure_error(
 
 def shown_url(url: str) -> str:
     """A base URL as an error quotes it: without ``user:password@``, escaped, bounded."""
-    scheme, sep, rest = url.partition("://")
-    authority, slash, tail = rest.partition("/")
-    if sep and "@" in authority:
-        url = f"{scheme}{sep}***@{authority.rpartition('@')[2]}{slash}{tail}"
-    return clean(url, 200)
+    return clean(without_userinfo(url), 200)
 
 
 def deadline_note(elapsed: float, delay: float, deadline: float | None) -> str:
