@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import http.client
 import json
 import socket
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -118,6 +121,26 @@ def _admin(url: str, method: str = "GET", body: object = None) -> object:
     request = urllib.request.Request(url, data=data, method=method)
     with urllib.request.urlopen(request, timeout=5) as answer:
         return json.load(answer)
+
+
+def test_a_request_held_across_a_reset_changes_nothing_after_it() -> None:
+    # A request still held when the next test's reset comes (its client gave up, or a
+    # retry already had the answer) must not create its role in the next test's sandbox
+    # nor be counted there: it is closed unanswered.
+    with SandboxServer(token="dev-token") as server:
+        server.script({"action": "hang", "seconds": 2.0, "then": "answer"})
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            held = pool.submit(_put, server.url + "/organizations/o/roles/org-a", {"name": "A"})
+            # Drawn (the hang taken from the script) means held, whatever the machine's load.
+            deadline = time.monotonic() + 30.0
+            while _admin(server.url + "/_sandbox/script", "POST", []) != {"queued": 0}:
+                assert time.monotonic() < deadline, "the request never reached the sandbox"
+                time.sleep(0.01)
+            server.reset()
+            with pytest.raises(http.client.RemoteDisconnected):
+                held.result()
+        assert server.roles() == {}
+        assert server.stats() == {}
 
 
 def test_admin_endpoints_over_http() -> None:

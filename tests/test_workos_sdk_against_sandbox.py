@@ -434,8 +434,9 @@ def test_a_create_the_sdk_retries_after_its_answer_was_lost_is_one_role(
     assert keys[0]
     assert keys[0] == keys[1]
     # When the retry is run first, the SDK has its role while the held attempt is still
-    # asleep in the face: wait for its answer too, or it lands after this test's reset
-    # and creates org-a in the next test's sandbox (CI saw exactly that).
+    # asleep in the face: wait for its answer too, which must be the replay (a 201, not a
+    # 409 or a second role). Without the wait this test would not see it at all (and
+    # the sandbox's reset would drop it, as it drops any request held across a reset).
     deadline = time.monotonic() + 30.0
     while server.stats()["workos_status_201"] < 2 and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -34,6 +34,8 @@ class Handler(BaseHTTPRequestHandler):
     server: Listener
     face = "karmo"
     """The face the request being answered is for (its answers are counted so)."""
+    arrived_before = 0
+    """The sandbox's reset count when the request being answered arrived."""
 
     def setup(self) -> None:
         if isinstance(self.request, ssl.SSLSocket):
@@ -61,6 +63,7 @@ class Handler(BaseHTTPRequestHandler):
         self._route("PATCH")
 
     def _route(self, method: str) -> None:
+        self.arrived_before = self.server.state.resets
         raw = urlsplit(self.path).path
         prefix = self.server.prefix
         under_prefix = bool(prefix) and raw.startswith(prefix + "/")
@@ -93,6 +96,8 @@ class Handler(BaseHTTPRequestHandler):
             if played != "pass":
                 self._break(played)
                 return
+        if self._stale():
+            return
         answer = draw.fault_answer()
         if answer is None:
             authorization = self.headers.get("Authorization", "")
@@ -128,6 +133,16 @@ class Handler(BaseHTTPRequestHandler):
                     "body": body.decode("utf-8", errors="replace"),
                 }
             )
+
+    def _stale(self) -> bool:
+        """Whether the sandbox was reset since this API request arrived (while it was
+        held by latency, a hang or an answer delay): then it belongs to a sandbox that is
+        gone, e.g. to the test before, and must neither write into the one that replaced
+        it nor be counted there. It is closed unanswered."""
+        if self.face == "admin" or self.server.state.resets == self.arrived_before:
+            return False
+        self.close_connection = True
+        return True
 
     def _read_body(self) -> bytes | None:
         """The request body; ``None`` if ``Content-Length`` is unusable (answered 400)."""
@@ -165,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
         self.connection.close()
 
     def _send(self, answer: Answer) -> None:
+        if self._stale():
+            return
         # One write per answer: status line, headers and body leave in one segment.
         lines = [
             f"HTTP/1.1 {answer.status} {HTTPStatus(answer.status).phrase}",

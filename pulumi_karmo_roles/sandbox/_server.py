@@ -191,7 +191,9 @@ class SandboxServer:
 
     def reset(self) -> None:
         """Forget all roles (environment roles too), faults, scripted answers and
-        counters."""
+        counters. A request still held (by latency, a hang or an answer delay) is then
+        closed unanswered when it wakes, and neither writes nor counts anything: a test's
+        leftover request cannot reach the next test's sandbox."""
         with self._server.state.lock:
             self._server.state.reset()
 

@@ -34,6 +34,9 @@ class State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     replays: Replays = field(default_factory=Replays)
     """The WorkOS face's first answers by ``Idempotency-Key`` (it has its own lock)."""
+    resets: int = 0
+    """How many times it was reset: a request that arrived before the last reset is
+    stale, and neither changes nor counts anything when it wakes up (see the handler)."""
 
     def reset(self) -> None:
         """Forget roles, faults, scripted answers, counters, requests and tokens."""
@@ -43,3 +46,4 @@ class State:
         self.minted.clear()
         self.injector.reset()
         self.replays.clear()
+        self.resets += 1

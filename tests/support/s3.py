@@ -12,8 +12,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-DUMMY_KEY_ID = "AKIAMOTOTESTKEY00000"
-DUMMY_SECRET = "moto-test-secret-not-a-credential"
+from tests.support.secrets import aws_env
 
 
 def _free_port() -> int:
@@ -74,17 +73,13 @@ class S3Server:
         )
 
     def environment(self, bucket: str, tmp_path: Path) -> dict[str, str]:
-        """What the CLI needs on top of its usual environment: the backend, dummy keys,
-        and nothing to fall back on (no AWS config files, no metadata service)."""
-        missing = str(tmp_path / "no-such-aws-file")
+        """What the CLI needs on top of its usual environment: the backend, the tests'
+        fake keys, and nothing to fall back on (no AWS config files, no metadata
+        service)."""
         return {
+            **aws_env(tmp_path),
             "PULUMI_BACKEND_URL": self.login_url(bucket),
-            "AWS_ACCESS_KEY_ID": DUMMY_KEY_ID,
-            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET,
-            "AWS_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": missing,
-            "AWS_SHARED_CREDENTIALS_FILE": missing,
-            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_REGION": "us-east-1",  # the bucket's, as login_url names it
             # The SDK's default checksum validation warns on every read of moto's answers.
             "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
         }
