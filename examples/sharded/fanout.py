@@ -63,8 +63,9 @@ class Outcome:
 # --- the worker: one stack, in its own process --------------------------------------------
 
 
-def _role(state: Any) -> Role | None:
-    inputs = getattr(state, "inputs", None) or {}
+def _role(inputs: dict[str, Any] | None) -> Role | None:
+    """The role a resource's inputs name, or None if they name none."""
+    inputs = inputs or {}
     organization_id, slug = inputs.get("organization_id"), inputs.get("slug")
     if isinstance(organization_id, str) and isinstance(slug, str):
         return organization_id, slug
@@ -102,11 +103,11 @@ def _work(step: str, stack_name: str, project: Path, log: Path, result: dict[str
             meta = pre.metadata
             if meta.op == OpType.DELETE:
                 deletes.append(meta.urn)
-                role = _role(meta.old)
+                role = _role(getattr(meta.old, "inputs", None))
                 if role:
                     result["deletes"].append(role)
             elif meta.op == OpType.CREATE:
-                role = _role(meta.new)
+                role = _role(getattr(meta.new, "inputs", None))
                 if role:
                     result["creates"].append(role)
 
@@ -152,13 +153,7 @@ def _roles_in_state(stack_name: str, project: Path) -> list[Role] | None:
         resources = (stack.export_stack().deployment or {}).get("resources", [])
     except Exception:  # the state is unreadable: the parent assumes the worst
         return None
-    roles = []
-    for resource in resources:
-        inputs = resource.get("inputs") or {}
-        organization_id, slug = inputs.get("organization_id"), inputs.get("slug")
-        if isinstance(organization_id, str) and isinstance(slug, str):
-            roles.append((organization_id, slug))
-    return roles
+    return [role for resource in resources if (role := _role(resource.get("inputs")))]
 
 
 def _worker(argv: list[str]) -> int:
