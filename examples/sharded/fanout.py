@@ -54,7 +54,6 @@ class Outcome:
     ok: bool
     seconds: float
     changes: dict[str, int] = field(default_factory=dict)
-    deletes: list[Role] = field(default_factory=list)
     creates: list[Role] = field(default_factory=list)
     error: str = ""
     holds: list[Role] | None = None
@@ -103,9 +102,6 @@ def _work(step: str, stack_name: str, project: Path, log: Path, result: dict[str
             meta = pre.metadata
             if meta.op == OpType.DELETE:
                 deletes.append(meta.urn)
-                role = _role(getattr(meta.old, "inputs", None))
-                if role:
-                    result["deletes"].append(role)
             elif meta.op == OpType.CREATE:
                 role = _role(getattr(meta.new, "inputs", None))
                 if role:
@@ -161,7 +157,6 @@ def _worker(argv: list[str]) -> int:
     result: dict[str, Any] = {
         "ok": True,
         "changes": {},
-        "deletes": [],
         "creates": [],
     }
     try:
@@ -206,7 +201,6 @@ def _run_one(step: str, stack: str, project: Path, logs: Path) -> Outcome:
                 data["ok"],
                 seconds,
                 data.get("changes", {}),
-                [(r[0], r[1]) for r in data.get("deletes", [])],
                 [(r[0], r[1]) for r in data.get("creates", [])],
                 data.get("error", ""),
                 None if data.get("holds") is None else [(r[0], r[1]) for r in data["holds"]],
