@@ -274,6 +274,13 @@ def new_stack(
     return project
 
 
+def up_args(args: argparse.Namespace) -> list[str]:
+    """The arguments of every measured ``pulumi up``: ``--parallel`` and ``--up-arg``
+    on top of the defaults."""
+    parallel = [] if args.parallel is None else ["--parallel", str(args.parallel)]
+    return [*UP, *parallel, *args.up_arg]
+
+
 def timed_up(
     work: Path,
     tag: str,
@@ -287,10 +294,7 @@ def timed_up(
     _, source, type_ = PROGRAMS[kind]
     project = new_stack(work, tag, source.format(n=n, orgs=ORGANIZATIONS), bin_dir, sandbox, args)
     project.pulumi("config", "set", "bench:latencyMs", f"{args.latency_ms:g}")
-    extra = [*UP]
-    if args.parallel is not None:
-        extra += ["--parallel", str(args.parallel)]
-    extra += args.up_arg
+    extra = up_args(args)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         extra += ["--profiling", str(args.profile.resolve() / tag)]
@@ -489,7 +493,7 @@ class ShardRun:
 def _ups_at_once(projects: list[Project], args: argparse.Namespace) -> tuple[float, str]:
     """Start ``pulumi up`` of every project at once; the wall until the last ends, and the
     first failure's last line ("" if none)."""
-    extra = [*UP, *(["--parallel", str(args.parallel)] if args.parallel else []), *args.up_arg]
+    extra = up_args(args)
     started = time.perf_counter()
     processes = [
         subprocess.Popen(
