@@ -243,6 +243,44 @@ class Result:
     failure: str = ""
 
 
+def new_stack(
+    work: Path,
+    tag: str,
+    program: str,
+    bin_dir: Path,
+    sandbox: SandboxServer,
+    args: argparse.Namespace,
+    engine_env: dict[str, str] | None = None,
+) -> Project:
+    """A project with ``program`` and a new stack on state of its own (a directory, or a
+    new bucket with ``--backend s3``), set up for the sandbox; ``engine_env`` on top of
+    ``--engine-env``."""
+    state = work / f"state-{tag}"
+    state.mkdir()
+    env = cli_environment(bin_dir, state, work / "home")
+    if args.s3 is not None:
+        env.update(args.s3.environment(args.s3.new_bucket(), work))
+    # The do-nothing provider is imported by the provider process from benchmarks/.
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT / "benchmarks"), env.get("PYTHONPATH")])
+    )
+    env.update(args.engine_env)
+    env.update(engine_env or {})
+    project = Project(work / f"project-{tag}", env, secret=TOKEN)
+    project.write_program(program)
+    project.pulumi("stack", "init", "dev", "--non-interactive")
+    project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)
+    project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
+    return project
+
+
+def up_args(args: argparse.Namespace) -> list[str]:
+    """The arguments of every measured ``pulumi up``: ``--parallel`` and ``--up-arg``
+    on top of the defaults."""
+    parallel = [] if args.parallel is None else ["--parallel", str(args.parallel)]
+    return [*UP, *parallel, *args.up_arg]
+
+
 def timed_up(
     work: Path,
     tag: str,
@@ -254,26 +292,9 @@ def timed_up(
 ) -> Result:
     """One ``pulumi up`` of ``kind`` with ``n`` resources on a new stack, measured."""
     _, source, type_ = PROGRAMS[kind]
-    state = work / f"state-{tag}"
-    state.mkdir()
-    env = cli_environment(bin_dir, state, work / "home")
-    if args.s3 is not None:
-        env.update(args.s3.environment(args.s3.new_bucket(), work))
-    # The do-nothing provider is imported by the provider process from benchmarks/.
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(ROOT / "benchmarks"), env.get("PYTHONPATH")])
-    )
-    env.update(args.engine_env)
-    project = Project(work / f"project-{tag}", env, secret=TOKEN)
-    project.write_program(source.format(n=n, orgs=ORGANIZATIONS))
-    project.pulumi("stack", "init", "dev", "--non-interactive")
-    project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)
-    project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
+    project = new_stack(work, tag, source.format(n=n, orgs=ORGANIZATIONS), bin_dir, sandbox, args)
     project.pulumi("config", "set", "bench:latencyMs", f"{args.latency_ms:g}")
-    extra = [*UP]
-    if args.parallel is not None:
-        extra += ["--parallel", str(args.parallel)]
-    extra += args.up_arg
+    extra = up_args(args)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         extra += ["--profiling", str(args.profile.resolve() / tag)]
@@ -283,7 +304,7 @@ def timed_up(
     process = subprocess.Popen(
         project.command(*extra),
         cwd=project.directory,
-        env=env,
+        env=project.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -316,7 +337,7 @@ def timed_up(
     shown = subprocess.run(
         project.command("stack", "export", "--show-secrets"),
         cwd=project.directory,
-        env=env,
+        env=project.env,
         capture_output=True,
         text=True,
         check=True,
@@ -469,36 +490,10 @@ class ShardRun:
     failure: str = ""
 
 
-def _shard_project(
-    work: Path,
-    tag: str,
-    n: int,
-    shards: int,
-    shard: int,
-    bin_dir: Path,
-    sandbox: SandboxServer,
-    args: argparse.Namespace,
-    engine_env: dict[str, str],
-) -> Project:
-    state = work / f"state-{tag}"
-    state.mkdir()
-    env = cli_environment(bin_dir, state, work / "home")
-    if args.s3 is not None:
-        env.update(args.s3.environment(args.s3.new_bucket(), work))
-    env.update(args.engine_env)
-    env.update(engine_env)
-    project = Project(work / f"project-{tag}", env, secret=TOKEN)
-    project.write_program(SHARDED.format(n=n, shards=shards, shard=shard))
-    project.pulumi("stack", "init", "dev", "--non-interactive")
-    project.pulumi("config", "set", "karmo:apiUrl", sandbox.url)
-    project.pulumi("config", "set", "--secret", "karmo:token", TOKEN)
-    return project
-
-
 def _ups_at_once(projects: list[Project], args: argparse.Namespace) -> tuple[float, str]:
     """Start ``pulumi up`` of every project at once; the wall until the last ends, and the
     first failure's last line ("" if none)."""
-    extra = [*UP, *(["--parallel", str(args.parallel)] if args.parallel else []), *args.up_arg]
+    extra = up_args(args)
     started = time.perf_counter()
     processes = [
         subprocess.Popen(
@@ -534,12 +529,10 @@ def _stage(
     """``pulumi up`` of each (shards, shard) of ``parts`` at once, on fresh stacks."""
     engine_env = {"PULUMI_SKIP_CHECKPOINTS": "true"} if run.checkpoints == "skip" else {}
     projects = [
-        _shard_project(
+        new_stack(
             work,
             f"{label}-{run.n}-{run.checkpoints}-{shard}",
-            run.n,
-            shards,
-            shard,
+            SHARDED.format(n=run.n, shards=shards, shard=shard),
             bin_dir,
             sandbox,
             args,

@@ -171,21 +171,20 @@ def captured_pages() -> dict[Path, str]:
     block regenerated."""
     cache: dict[str, str] = {}
 
-    def regenerate(match: re.Match[str]) -> str:
-        name, fence, language = match.group(1), match.group(2), match.group(3)
+    def produce(name: str) -> str:
         if name not in CAPTURES:
             raise SystemExit(f"unknown capture {name!r} (known: {', '.join(CAPTURES)})")
         if name not in cache:
             cache[name] = CAPTURES[name]()
-        return f"<!-- captured: {name} -->\n{fence}{language}\n{cache[name]}{fence}"
+        return cache[name]
+
+    def regenerate(match: re.Match[str]) -> str:
+        name, fence, language = match.group(1), match.group(2), match.group(3)
+        return f"<!-- captured: {name} -->\n{fence}{language}\n{produce(name)}{fence}"
 
     def render(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name not in CAPTURES:
-            raise SystemExit(f"unknown capture {name!r} (known: {', '.join(CAPTURES)})")
-        if name not in cache:
-            cache[name] = CAPTURES[name]()
-        return f"<!-- captured: {name} (rendered) -->\n{cache[name]}\n<!-- end of capture -->"
+        return f"<!-- captured: {name} (rendered) -->\n{produce(name)}\n<!-- end of capture -->"
 
     pages = {}
     for page in sorted((ROOT / "docs").glob("*.md")):

@@ -109,6 +109,11 @@ def test_the_repository_has_the_files_users_copy() -> None:
         "examples/basic/Pulumi.dev.yaml.example",
         "examples/multi-tenant/Pulumi.dev.yaml.example",
         "examples/production/Pulumi.prod.yaml.example",
+        "examples/sharded/Pulumi.shard-3.yaml.example",
+        "examples/sharded/pulumi-shards.yml",
+        "examples/sharded/shards.yaml",
+        "examples/sharded/roles.yaml",
+        "examples/sharded/customers.json",
     } <= names
 
 

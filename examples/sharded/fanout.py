@@ -54,7 +54,6 @@ class Outcome:
     ok: bool
     seconds: float
     changes: dict[str, int] = field(default_factory=dict)
-    deletes: list[Role] = field(default_factory=list)
     creates: list[Role] = field(default_factory=list)
     error: str = ""
     holds: list[Role] | None = None
@@ -63,8 +62,9 @@ class Outcome:
 # --- the worker: one stack, in its own process --------------------------------------------
 
 
-def _role(state: Any) -> Role | None:
-    inputs = getattr(state, "inputs", None) or {}
+def _role(inputs: dict[str, Any] | None) -> Role | None:
+    """The role a resource's inputs name, or None if they name none."""
+    inputs = inputs or {}
     organization_id, slug = inputs.get("organization_id"), inputs.get("slug")
     if isinstance(organization_id, str) and isinstance(slug, str):
         return organization_id, slug
@@ -102,11 +102,8 @@ def _work(step: str, stack_name: str, project: Path, log: Path, result: dict[str
             meta = pre.metadata
             if meta.op == OpType.DELETE:
                 deletes.append(meta.urn)
-                role = _role(meta.old)
-                if role:
-                    result["deletes"].append(role)
             elif meta.op == OpType.CREATE:
-                role = _role(meta.new)
+                role = _role(getattr(meta.new, "inputs", None))
                 if role:
                     result["creates"].append(role)
 
@@ -152,13 +149,7 @@ def _roles_in_state(stack_name: str, project: Path) -> list[Role] | None:
         resources = (stack.export_stack().deployment or {}).get("resources", [])
     except Exception:  # the state is unreadable: the parent assumes the worst
         return None
-    roles = []
-    for resource in resources:
-        inputs = resource.get("inputs") or {}
-        organization_id, slug = inputs.get("organization_id"), inputs.get("slug")
-        if isinstance(organization_id, str) and isinstance(slug, str):
-            roles.append((organization_id, slug))
-    return roles
+    return [role for resource in resources if (role := _role(resource.get("inputs")))]
 
 
 def _worker(argv: list[str]) -> int:
@@ -166,7 +157,6 @@ def _worker(argv: list[str]) -> int:
     result: dict[str, Any] = {
         "ok": True,
         "changes": {},
-        "deletes": [],
         "creates": [],
     }
     try:
@@ -211,7 +201,6 @@ def _run_one(step: str, stack: str, project: Path, logs: Path) -> Outcome:
                 data["ok"],
                 seconds,
                 data.get("changes", {}),
-                [(r[0], r[1]) for r in data.get("deletes", [])],
                 [(r[0], r[1]) for r in data.get("creates", [])],
                 data.get("error", ""),
                 None if data.get("holds") is None else [(r[0], r[1]) for r in data["holds"]],

@@ -141,7 +141,9 @@ def test_the_sharded_example_four_shards_at_once_on_one_s3_backend(
     for i, stack in enumerate(stacks):
         for outputs in _roles_of(project, stack).values():
             organization = str(outputs["organization_id"])
-            assert shard_of(organization, 4, assignments={}) == i or organization not in customers
+            # shards.yaml pins none of these customers: each is where its hash puts it.
+            assert organization in customers.values(), organization
+            assert shard_of(organization, 4, assignments={}) == i, (organization, stack)
             assert owners.setdefault(f"{organization}/{outputs['slug']}", stack) == stack
     assert len(owners) == 24  # every role in exactly one stack
 
