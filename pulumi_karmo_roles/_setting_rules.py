@@ -67,10 +67,10 @@ def is_loopback(host: str) -> bool:
 def url_problem(url: str) -> str | None:
     """Why ``url`` cannot be an API base URL the key or token is sent to, or ``None``."""
     if len(url) > MAX_URL_LENGTH:
-        return f"must be at most {MAX_URL_LENGTH} characters, got {len(url)}"
+        return f"must be at most {MAX_URL_LENGTH} characters, not {len(url)}"
     bad = _unprintable(url)
     if bad:
-        return f"must not contain whitespace, control or format characters, got {bad}"
+        return f"must not contain whitespace, control or format characters (it holds {bad})"
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -88,7 +88,7 @@ def url_problem(url: str) -> str | None:
         return "must not name port 0"
     if parts.scheme == "http" and not is_loopback(host):
         return (
-            "must use https:// (http:// only for a loopback host, 127.0.0.1, ::1 or "
+            "must use https:// (http:// only for a loopback host, 127.0.0.0/8, ::1 or "
             "localhost: the credential would travel in clear text)"
         )
     return None

@@ -67,7 +67,7 @@ def test_a_setting_out_of_range_fails_the_preview_in_one_line(
         (
             {"karmo:workosApiUrl": "http://api.workos.com"},
             "karmo:workosApiUrl must use https:// (http:// only for a loopback host, "
-            "127.0.0.1, ::1 or localhost: the credential would travel in clear text), got "
+            "127.0.0.0/8, ::1 or localhost: the credential would travel in clear text), got "
             "'http://api.workos.com'.",
         ),
         (
