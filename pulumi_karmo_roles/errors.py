@@ -408,8 +408,8 @@ class RedirectError(APIStatusError):
         "instead of http://). The redirect was not followed."
     )
     workos_hint = (
-        "WorkOS's API does not redirect: set `karmo:workosApiUrl` to the right URL. The "
-        "redirect was not followed."
+        "WorkOS's API does not redirect: set `karmo:workosApiUrl` (or WORKOS_API_URL) to "
+        "the right URL. The redirect was not followed."
     )
 
 
@@ -447,8 +447,8 @@ class PermissionDeniedError(APIStatusError):
         "to this organization, or ask Karmo's operators to grant it."
     )
     workos_hint = (
-        "The WorkOS API key may not read roles here: set `karmo:workosApiKey` to a key of "
-        "this organization's WorkOS environment."
+        "The WorkOS API key may not read roles here: set `karmo:workosApiKey` (or "
+        "WORKOS_API_KEY) to a key of this organization's WorkOS environment."
     )
 
 
@@ -463,14 +463,15 @@ class NotFoundError(APIStatusError):
     )
     workos_hint = (
         "WorkOS does not know this organization: check `organization_id` and that "
-        "`karmo:workosApiKey` is a key of its WorkOS environment."
+        "`karmo:workosApiKey` (or WORKOS_API_KEY) is a key of its WorkOS environment."
     )
 
     def _hint(self, service: str) -> str:
         if service == "WorkOS" and self.code != "entity_not_found":
             return (
                 "This 404 is not WorkOS's answer about the organization (no "
-                "`entity_not_found`): check that `karmo:workosApiUrl` is WorkOS's API, "
+                "`entity_not_found`): check that `karmo:workosApiUrl` (or WORKOS_API_URL) is "
+                "WorkOS's API, "
                 "e.g. https://api.workos.com, with no path."
             )
         return super()._hint(service)

@@ -130,7 +130,11 @@ def test_an_environment_role_is_a_clear_error(
     ("status", "error", "words"),
     [
         (401, AuthenticationError, "check `karmo:workosApiKey` (or WORKOS_API_KEY)"),
-        (403, PermissionDeniedError, "set `karmo:workosApiKey` to a key of this"),
+        (
+            403,
+            PermissionDeniedError,
+            "set `karmo:workosApiKey` (or WORKOS_API_KEY) to a key of this",
+        ),
     ],
 )
 def test_401_and_403_say_which_key_to_check(

@@ -170,8 +170,9 @@ def test_a_404_from_workos_names_the_organization() -> None:
     assert str(caught.value) == (
         "WorkOS rejected GET /authorization/organizations/org_2/roles: 404 NOT_FOUND (code "
         "entity_not_found): Organization not found: 'org_2'. WorkOS does not know this "
-        "organization: check `organization_id` and that `karmo:workosApiKey` is a key of "
-        f"its WorkOS environment. [request id {caught.value.request_id}]"
+        "organization: check `organization_id` and that `karmo:workosApiKey` (or "
+        "WORKOS_API_KEY) is a key of its WorkOS environment. [request id "
+        f"{caught.value.request_id}]"
     )
 
 
@@ -188,7 +189,7 @@ def test_a_404_that_is_not_workos_s_points_at_the_url_setting(
             with HostileServer(answers({})) as server, pytest.raises(NotFoundError) as caught:
                 reader_of(server.url, session).roles("org_1")
     text = str(caught.value)
-    assert "check that `karmo:workosApiUrl` is WorkOS's API" in text
+    assert "check that `karmo:workosApiUrl` (or WORKOS_API_URL) is WorkOS's API" in text
     assert "WorkOS does not know this organization" not in text
 
 

@@ -72,9 +72,9 @@ class _ApiKey(Credential):
     def __init__(self, key: str) -> None:
         if token_problem(key):
             raise ConfigurationError(
-                "karmo:workosApiKey is not a usable WorkOS API key (it must be printable "
-                "ASCII without spaces). Set it again with `pulumi config set --secret "
-                "karmo:workosApiKey <key>`."
+                "karmo:workosApiKey (or WORKOS_API_KEY) is not a usable WorkOS API key (it "
+                "must be printable ASCII without spaces). Set it again with `pulumi config "
+                "set --secret karmo:workosApiKey <key>` (or in WORKOS_API_KEY)."
             )
         self._key = key
 
